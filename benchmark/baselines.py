@@ -1,0 +1,50 @@
+"""Estimators for the baseline model files: fitted and applied on the same scaled windows as the networks.
+
+Inputs are [n, lookback, 1] arrays, outputs [n, horizon]. Scaling is affine per window, so a baseline that is
+affine-equivariant (persistence, drift, least squares with intercept under a global scaler) gives in price space
+exactly what it would give on raw prices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Persistence:
+    """Every future step equals the last observed value."""
+
+    def __init__(self, horizon: int):
+        self.horizon = horizon
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Persistence:
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.repeat(x[:, -1, :1], self.horizon, axis=1)  # [n, lookback, 1] -> [n, horizon]
+
+
+class Drift(Persistence):
+    """The last value plus the window's average step per day, extended h steps ahead."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        last, first = x[:, -1, 0], x[:, 0, 0]
+        slope = (last - first) / max(x.shape[1] - 1, 1)
+        steps = np.arange(1, self.horizon + 1)
+        return last[:, None] + slope[:, None] * steps[None, :]
+
+
+class LinearAutoregression:
+    """Ordinary least squares from the window's values to the next `horizon` values (scikit-learn)."""
+
+    def __init__(self, horizon: int):
+        from sklearn.linear_model import LinearRegression
+
+        self.model = LinearRegression()
+        self.horizon = horizon
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LinearAutoregression:
+        self.model.fit(x.reshape(len(x), -1), y)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.model.predict(x.reshape(len(x), -1)).reshape(len(x), self.horizon)

@@ -1,0 +1,157 @@
+"""Command line: `python -m benchmark run|list|datasets|report|ui`.
+
+User mistakes (BenchmarkError) become one line on stderr and exit code 2; heavy imports (TensorFlow, MLflow)
+happen only in the commands that need them, so `--help` and bad arguments answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+
+from benchmark.errors import BenchmarkError
+
+EXIT_FAILED_TRIALS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line naming the problem (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", help="bundled or calibration dataset (default: msft; see `datasets`)")
+    data.add_argument("--data", metavar="PATH.csv", help="your own CSV with a date and a price column")
+    data.add_argument("--target", help="value column of --data (default: 'close', else the one 'clos…')")
+    data.add_argument("--date-column", help="date column of --data (default: 'date'/'time'/'timestamp')")
+    data.add_argument("--fill", choices=["ffill"], help="forward-fill missing values instead of failing")
+    proto = p.add_argument_group("protocol (defaults come from --preset)")
+    proto.add_argument("--preset", default="default", choices=["default", "classic"],
+                       help="default: the suite's practice; classic: the tutorial's protocol")
+    proto.add_argument("--window", dest="lookback", type=int, metavar="N", help="lookback length")
+    proto.add_argument("--horizon", type=int, metavar="N", help="steps ahead to forecast")
+    proto.add_argument("--scaler", choices=["minmax", "standard", "window"])
+    proto.add_argument("--test-size", type=int, metavar="N", help="points in the test period")
+    proto.add_argument("--val-size", type=int, metavar="N", help="points in the validation period (0: none)")
+    train = p.add_argument_group("training (identical for every model)")
+    train.add_argument("--epochs", type=int, metavar="N", help="epochs (a cap when early stopping)")
+    train.add_argument("--batch-size", type=int, metavar="N")
+    train.add_argument("--loss", choices=["mse", "mae", "huber"])
+    train.add_argument("--optimizer", choices=["rmsprop", "adam"])
+    train.add_argument("--learning-rate", type=float, metavar="LR")
+    train.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
+                       help="stop on validation loss and restore the best weights")
+    train.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs")
+    grid = p.add_argument_group("grid and execution")
+    grid.add_argument("--models", default="all", help="'all' or a comma list, e.g. lstm,gru (baselines always run)")
+    grid.add_argument("--seeds", default="5", help="a count (5 -> seeds 0..4) or a comma list (0,1,2)")
+    grid.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for trials")
+    grid.add_argument("--force", action="store_true", help="retrain trials that already finished")
+    out = p.add_argument_group("tracking and outputs")
+    out.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
+    out.add_argument("--experiment", help="MLflow experiment name (default: forecast-benchmark/DATASET)")
+    out.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p_run = sub.add_parser("run", help="train every model under every seed and log to MLflow")
+    _add_run_arguments(p_run)
+    p_run.set_defaults(func=cmd_run)
+    p_list = sub.add_parser("list", help="list the registered models and baselines")
+    p_list.set_defaults(func=cmd_list)
+    p_data = sub.add_parser("datasets", help="list the bundled and calibration datasets")
+    p_data.set_defaults(func=cmd_datasets)
+    p_ui = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 and print the runs view's address")
+    p_ui.add_argument("--port", type=int, default=5000)
+    p_ui.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
+    p_ui.add_argument("--experiment", help="experiment to open (default: the most recent benchmark experiment)")
+    p_ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace):
+    """The resolved experiment config: preset values, then every flag the user gave."""
+    from benchmark import catalog, config, registry
+
+    if args.data and args.dataset:
+        raise BenchmarkError("give either --dataset or --data, not both")
+    fields = ("lookback", "horizon", "scaler", "test_size", "val_size", "epochs", "batch_size", "loss",
+              "optimizer", "learning_rate", "early_stopping", "patience", "target", "date_column", "fill", "data",
+              "jobs", "tracking_uri", "experiment", "results_dir")
+    overrides = {f: getattr(args, f) for f in fields}
+    return config.resolve(args.preset, dataset=args.dataset or catalog.DEFAULT_DATASET,
+                          models=registry.select(args.models), seeds=config.parse_seeds(args.seeds),
+                          force=args.force, **overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark import runner
+
+    cfg = config_from_args(args)
+    command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    outcome = runner.run(cfg, command=command)
+    from benchmark import report
+
+    report.print_summary(outcome)
+    for failed in outcome.failed:
+        print(f"failed: {failed.model} seed {failed.seed}: {failed.error}", file=sys.stderr)
+    return EXIT_FAILED_TRIALS if outcome.failed else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark import registry
+
+    rows = [(s.name, s.kind, s.description, ", ".join(f"{k}={v}" for k, v in s.defaults.items()) or "-")
+            for s in registry.registry().values()]
+    print(tabulate(rows, headers=["model", "kind", "description", "defaults"]))
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark import catalog
+
+    rows = []
+    for name, info in catalog.available().items():
+        series = catalog.load(name)
+        d = series.describe()
+        rows.append((name, info.kind, d["length"], d["start"], d["end"], info.description))
+    print(tabulate(rows, headers=["dataset", "kind", "points", "start", "end", "description"]))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from benchmark import ui
+
+    return ui.serve(args.tracking_uri, args.port, args.experiment)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
+    try:
+        return args.func(args)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: finished trials are kept; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED

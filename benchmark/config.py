@@ -1,0 +1,136 @@
+"""Experiment configuration: presets, the resolved frozen config, and its hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+LOSSES = ("mse", "mae", "huber")
+OPTIMIZERS = ("rmsprop", "adam")
+
+# The classic tutorial protocol: 60-day window, next day, MinMax fitted on train, test = final 60 days,
+# fixed 50 epochs of RMSprop on MSE with batch 64, no validation split.
+CLASSIC = {
+    "lookback": 60, "horizon": 1, "scaler": "minmax", "test_size": 60, "val_size": 0,
+    "epochs": 50, "batch_size": 64, "loss": "mse", "optimizer": "rmsprop", "learning_rate": 1e-3,
+    "early_stopping": False, "patience": 0,
+}
+
+# The suite's state of practice. Per-window scaling (see README "Presets": measured against minmax on msft),
+# a year of trading days as test period so a verdict rests on 250 points rather than 60, the year before it
+# for validation and early stopping with best weights restored; epochs is a cap.
+DEFAULT = {
+    "lookback": 60, "horizon": 1, "scaler": "window", "test_size": 250, "val_size": 250,
+    "epochs": 50, "batch_size": 64, "loss": "mse", "optimizer": "adam", "learning_rate": 1e-3,
+    "early_stopping": True, "patience": 5,
+}
+
+PRESETS = {"classic": CLASSIC, "default": DEFAULT}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that decides a benchmark's numbers, plus how to run it (which never changes the numbers)."""
+
+    # what is computed (hashed)
+    dataset: str = "msft"
+    data: str | None = None  # a user CSV instead of a bundled dataset
+    target: str | None = None
+    date_column: str | None = None
+    fill: str | None = None
+    preset: str = "default"
+    lookback: int = 60
+    horizon: int = 1
+    scaler: str = "window"
+    test_size: int = 250
+    val_size: int = 250
+    epochs: int = 50
+    batch_size: int = 64
+    loss: str = "mse"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    early_stopping: bool = True
+    patience: int = 5
+    # which trials and how to run them (not hashed)
+    models: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    jobs: int = 1
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    force: bool = False
+    results_dir: str = "results"
+    data_checksum: str = field(default="", compare=False)
+
+    RUN_ONLY = ("models", "seeds", "jobs", "tracking_uri", "experiment", "force", "results_dir", "data_checksum",
+                "data", "preset")
+
+    def hashed_fields(self) -> dict:
+        """The fields that decide the numbers; the data file counts by its checksum, not its path."""
+        values = {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUN_ONLY}
+        values["data_checksum"] = self.data_checksum
+        return values
+
+    @property
+    def config_hash(self) -> str:
+        """12 hex digits identifying the experiment without its seeds: equal hashes mean comparable runs."""
+        blob = json.dumps(self.hashed_fields(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset if self.data is None else Path(self.data).stem
+
+
+def resolve(preset: str = "default", **overrides) -> ExperimentConfig:
+    """The preset's settings with every non-None override applied, validated."""
+    if preset not in PRESETS:
+        raise BenchmarkError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
+    values = dict(PRESETS[preset], preset=preset)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    config = ExperimentConfig(**values)
+    validate(config)
+    return config
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Reject impossible settings with a message naming the setting."""
+    positive = {"lookback": config.lookback, "horizon": config.horizon, "test_size": config.test_size,
+                "epochs": config.epochs, "batch_size": config.batch_size, "jobs": config.jobs}
+    for name, value in positive.items():
+        if value < 1:
+            raise BenchmarkError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if config.val_size < 0 or config.patience < 0:
+        raise BenchmarkError("--val-size and --patience must not be negative")
+    if config.learning_rate <= 0:
+        raise BenchmarkError(f"--learning-rate must be positive, got {config.learning_rate}")
+    if config.loss not in LOSSES:
+        raise BenchmarkError(f"unknown loss '{config.loss}' (known: {', '.join(LOSSES)})")
+    if config.optimizer not in OPTIMIZERS:
+        raise BenchmarkError(f"unknown optimizer '{config.optimizer}' (known: {', '.join(OPTIMIZERS)})")
+    if config.early_stopping and config.val_size == 0:
+        raise BenchmarkError("early stopping needs a validation split: set --val-size or --no-early-stopping")
+    if any(s < 0 for s in config.seeds) or not config.seeds:
+        raise BenchmarkError(f"seeds must be non-negative integers, got {list(config.seeds)}")
+    if config.fill not in (None, "ffill"):
+        raise BenchmarkError(f"unknown --fill '{config.fill}' (known: ffill)")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """'5' -> seeds 0..4; '0,1,2' -> those seeds."""
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise BenchmarkError(f"--seeds must be at least 1, got {count}")
+            return tuple(range(count))
+        seeds = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise BenchmarkError(f"--seeds takes a count or a comma list of integers, got '{text}'") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise BenchmarkError(f"--seeds must list distinct non-negative integers, got '{text}'")
+    return seeds

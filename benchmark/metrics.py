@@ -1,0 +1,57 @@
+"""Point-forecast metrics, always on the original price scale. Inputs are [n, horizon] arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(np.abs(predicted - actual)))
+
+
+def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((predicted - actual) ** 2)))
+
+
+def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean absolute percentage error in %; nan when an actual value is 0."""
+    if np.any(actual == 0):
+        return float("nan")
+    return float(100 * np.mean(np.abs((predicted - actual) / actual)))
+
+
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Symmetric MAPE in % (0..200); a point where both are 0 counts as 0."""
+    denom = np.abs(actual) + np.abs(predicted)
+    ratio = np.divide(2 * np.abs(predicted - actual), denom, out=np.zeros_like(denom, dtype=float),
+                      where=denom != 0)
+    return float(100 * np.mean(ratio))
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, naive_mae_in_sample: float) -> float:
+    """MAE scaled by the in-sample one-step naive MAE of the training part (Hyndman & Koehler 2006)."""
+    return mae(actual, predicted) / naive_mae_in_sample if naive_mae_in_sample > 0 else float("nan")
+
+
+def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last_observed: np.ndarray) -> float:
+    """Share of forecasts that get the sign of the change from the last observed value right (0..1).
+
+    A forecast of no change counts as right only when the price did not change: persistence scores the share of
+    flat days, which is the honest reference.
+    """
+    true_move = np.sign(actual - last_observed[:, None])
+    predicted_move = np.sign(predicted - last_observed[:, None])
+    return float(np.mean(true_move == predicted_move))
+
+
+def all_metrics(actual: np.ndarray, predicted: np.ndarray, last_observed: np.ndarray,
+                naive_mae_in_sample: float) -> dict[str, float]:
+    """The metric set every trial logs."""
+    return {
+        "mae": mae(actual, predicted),
+        "rmse": rmse(actual, predicted),
+        "mape": mape(actual, predicted),
+        "smape": smape(actual, predicted),
+        "mase": mase(actual, predicted, naive_mae_in_sample),
+        "directional_accuracy": directional_accuracy(actual, predicted, last_observed),
+    }

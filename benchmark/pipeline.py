@@ -1,0 +1,187 @@
+"""The one data pipeline every model shares.
+
+series -> chronological split (train | validation | test) -> scaler fitted on the training part -> windows
+-> arrays for Keras; predictions come back through `Windows.inverse` to the original price scale.
+
+Index conventions: a window's *origin* is the index of its first target. Its inputs are
+`values[origin - lookback : origin]` and its targets `values[origin : origin + horizon]`. Training windows have
+their targets in the training part, validation windows in the validation part, test windows in the test part;
+inputs may reach back into the preceding part (that data is observed by then), targets never cross a boundary.
+Test windows step by `horizon`, so every test observation is scored exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from benchmark.data import Series
+from benchmark.errors import BenchmarkError
+
+SCALERS = ("minmax", "standard", "window")
+
+# A window's scale never drops below this share of its level: flat windows (a price stuck for days) must not
+# blow up to huge scaled values.
+_WINDOW_SCALE_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class SplitBounds:
+    """Where the validation and test targets start: train = [0, val_start), val = [val_start, test_start)."""
+
+    val_start: int
+    test_start: int
+    length: int
+
+
+def split_bounds(length: int, lookback: int, horizon: int, test_size: int, val_size: int) -> SplitBounds:
+    """Chronological split sizes, checked so that every part has at least one window."""
+    if lookback < 1 or horizon < 1:
+        raise BenchmarkError(f"window ({lookback}) and horizon ({horizon}) must be at least 1")
+    if test_size < horizon or test_size % horizon:
+        raise BenchmarkError(
+            f"test size {test_size} must be a positive multiple of the horizon {horizon} "
+            "so that every test point is scored exactly once"
+        )
+    if val_size and val_size < horizon:
+        raise BenchmarkError(f"validation size {val_size} is shorter than the horizon {horizon}")
+    needed = lookback + horizon + val_size + test_size
+    if length < needed:
+        raise BenchmarkError(
+            f"series too short: {length} points, but window {lookback} + horizon {horizon} + "
+            f"validation {val_size} + test {test_size} need at least {needed}"
+        )
+    test_start = length - test_size
+    return SplitBounds(val_start=test_start - val_size, test_start=test_start, length=length)
+
+
+def window_origins(start: int, stop: int, lookback: int, horizon: int, stride: int = 1) -> np.ndarray:
+    """Origins whose targets [origin, origin + horizon) lie in [start, stop) and whose inputs exist."""
+    first = max(start, lookback)
+    return np.arange(first, stop - horizon + 1, stride, dtype=np.int64)
+
+
+def make_windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int) -> tuple[np.ndarray, ...]:
+    """Inputs [n, lookback] and targets [n, horizon] for the given origins (copies only the chosen rows)."""
+    view = sliding_window_view(values, lookback + horizon)  # [len - lookback - horizon + 1, lookback + horizon]
+    rows = view[origins - lookback]
+    return rows[:, :lookback].copy(), rows[:, lookback:].copy()
+
+
+class Scaler:
+    """Per-window affine scaling: scaled = (value - loc) / scale, with loc and scale per window.
+
+    `minmax` and `standard` use one (loc, scale) fitted on the training values only; `window` takes each window's
+    own statistics (its last value and its standard deviation), so no window depends on anything outside it and a
+    trending series never asks a model to extrapolate beyond the training range.
+    """
+
+    def __init__(self, kind: str, loc: float = 0.0, scale: float = 1.0):
+        self.kind, self.loc, self.scale = kind, loc, scale
+
+    def window_stats(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """loc and scale for each window of raw inputs x [n, lookback] -> two arrays [n, 1]."""
+        n = len(x)
+        if self.kind != "window":
+            return np.full((n, 1), self.loc), np.full((n, 1), self.scale)
+        loc = x[:, -1:]
+        spread = x.std(axis=1, keepdims=True)
+        floor = np.maximum(_WINDOW_SCALE_FLOOR * np.abs(loc), 1e-12)
+        return loc, np.maximum(spread, floor)
+
+
+def fit_scaler(kind: str, train_values: np.ndarray) -> Scaler:
+    """The scaler for `kind`, fitted on the training part only."""
+    if kind == "minmax":
+        low, high = float(train_values.min()), float(train_values.max())
+        return Scaler(kind, low, (high - low) or 1.0)
+    if kind == "standard":
+        return Scaler(kind, float(train_values.mean()), float(train_values.std()) or 1.0)
+    if kind == "window":
+        return Scaler(kind)
+    raise BenchmarkError(f"unknown scaler '{kind}' (known: {', '.join(SCALERS)})")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """One part's windows, raw and scaled, with what is needed to map predictions back to prices."""
+
+    origins: np.ndarray  # [n] index of each window's first target
+    x: np.ndarray  # [n, lookback] raw inputs
+    y: np.ndarray  # [n, horizon] raw targets
+    loc: np.ndarray  # [n, 1]
+    scale: np.ndarray  # [n, 1]
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    @property
+    def inputs(self) -> np.ndarray:
+        """Scaled inputs: [n, lookback] -> [n, lookback, 1] (float64; Keras casts to float32 itself)."""
+        return ((self.x - self.loc) / self.scale)[..., None]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Scaled targets: [n, horizon] (float64)."""
+        return (self.y - self.loc) / self.scale
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        """Scaled predictions [n, horizon] -> original price scale (float64)."""
+        return np.asarray(scaled, dtype=np.float64).reshape(len(self), -1) * self.scale + self.loc
+
+
+def _windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int, scaler: Scaler) -> Windows:
+    x, y = make_windows(values, origins, lookback, horizon)
+    loc, scale = scaler.window_stats(x)
+    return Windows(origins, x, y, loc, scale)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a trial needs from the data: windows of each part and facts for metrics and logs."""
+
+    series: Series
+    bounds: SplitBounds
+    lookback: int
+    horizon: int
+    scaler: Scaler
+    train: Windows
+    val: Windows | None
+    test: Windows
+    naive_mae_in_sample: float  # mean |y_t - y_{t-1}| over the training part: the MASE denominator
+
+    def split_dates(self) -> dict[str, str]:
+        """First and last target date of each part (ISO), for logs and the leaderboard."""
+        dates, b = self.series.dates, self.bounds
+        parts = {"train": (self.lookback, b.val_start), "val": (b.val_start, b.test_start),
+                 "test": (b.test_start, b.length)}
+        out = {}
+        for part, (lo, hi) in parts.items():
+            if hi > lo:
+                out[f"{part}_start"] = dates[lo].date().isoformat()
+                out[f"{part}_end"] = dates[hi - 1].date().isoformat()
+        return out
+
+
+def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str) -> Prepared:
+    """Split `series` by time, fit the scaler on the training part, and cut windows for every part."""
+    values = series.values
+    bounds = split_bounds(len(values), lookback, horizon, test_size, val_size)
+    if bounds.val_start - lookback < horizon:
+        raise BenchmarkError(
+            f"series too short: no training window left after window {lookback}, "
+            f"validation {val_size} and test {test_size}"
+        )
+    train_values = values[: bounds.val_start]
+    fitted = fit_scaler(scaler, train_values)
+    train = _windows(values, window_origins(0, bounds.val_start, lookback, horizon), lookback, horizon, fitted)
+    val = None
+    if bounds.test_start > bounds.val_start:
+        origins = window_origins(bounds.val_start, bounds.test_start, lookback, horizon)
+        val = _windows(values, origins, lookback, horizon, fitted)
+    test_origins = window_origins(bounds.test_start, bounds.length, lookback, horizon, stride=horizon)
+    test = _windows(values, test_origins, lookback, horizon, fitted)
+    naive_mae = float(np.mean(np.abs(np.diff(train_values)))) if len(train_values) > 1 else float("nan")
+    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, naive_mae)

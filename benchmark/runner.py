@@ -1,0 +1,166 @@
+"""The runner: plans the (model, seed) grid, skips what already finished, executes the rest, logs the parent run.
+
+It knows nothing model-specific: models come from the registry, trials are `run_trial(spec)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark import registry, tracking
+from benchmark.config import ExperimentConfig
+from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, run_trial
+
+
+@dataclass
+class RunOutcome:
+    experiment_id: str
+    parent_run_id: str
+    config: ExperimentConfig
+    tracking_uri: str
+    results: list[TrialResult]
+    skipped: int
+
+    @property
+    def failed(self) -> list[TrialResult]:
+        return [r for r in self.results if r.status != "FINISHED"]
+
+
+def plan(config: ExperimentConfig) -> list[tuple[str, int | None]]:
+    """Every (model, seed) of the grid: baselines once (they are deterministic), networks once per seed."""
+    trials = []
+    for name in config.models:
+        seeds = config.seeds if registry.get(name).seeded else (None,)
+        trials += [(name, seed) for seed in seeds]
+    return trials
+
+
+def pending(config: ExperimentConfig, uri: str, experiment_id: str) -> tuple[list[tuple[str, int | None]], int]:
+    """The trials still to run, and how many finished ones were skipped (resume)."""
+    trials = plan(config)
+    if config.force:
+        return trials, 0
+    done = {tracking.run_key(r) for r in tracking.trial_runs(uri, experiment_id, config.config_hash, "FINISHED")}
+    todo = [(m, s) for m, s in trials
+            if tracking.trial_key(m, s, model_hash(m, dict(registry.get(m).defaults))) not in done]
+    return todo, len(trials) - len(todo)
+
+
+def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
+    """Trial runs left RUNNING by a process that died (SIGKILL, power loss) are marked KILLED so they rerun."""
+    c = tracking.client(uri)
+    stale = tracking.trial_runs(uri, experiment_id, config_hash, "RUNNING")
+    for run in stale:
+        c.set_tag(run.info.run_id, "failure_reason", "stale: its process ended before the trial finished")
+        c.set_terminated(run.info.run_id, "KILLED")
+    return len(stale)
+
+
+def _init_worker(threads: int) -> None:
+    # Thread counts must be in the environment before TensorFlow initialises in this process.
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
+    """Run trials in this process (jobs=1) or in `jobs` worker processes, yielding results as they finish."""
+    if jobs <= 1 or len(specs) <= 1:
+        for spec in specs:
+            yield run_trial(spec)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = {pool.submit(run_trial, spec): spec for spec in specs}
+        try:
+            for future in as_completed(futures):
+                spec = futures[future]
+                try:
+                    yield future.result()
+                except BrokenProcessPool as exc:
+                    yield TrialResult(spec.model, spec.seed, "", "FAILED", error=f"worker process died: {exc}")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str) -> str:
+    """The invocation's parent run, named after dataset and protocol, with the resolved config attached."""
+    c = tracking.client(uri)
+    name = f"{config.dataset_name} · holdout · {config.preset}"
+    tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
+            **tracking.environment_tags()}
+    run = c.create_run(experiment_id, run_name=name, tags=tags)
+    params = {**config.hashed_fields(), "models": ",".join(config.models),
+              "seeds": ",".join(map(str, config.seeds)), "jobs": config.jobs, "preset": config.preset,
+              "data": config.data or ""}
+    from mlflow.entities import Param
+
+    c.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.json"
+        path.write_text(json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True, default=str))
+        c.log_artifact(run.info.run_id, str(path))
+    return run.info.run_id
+
+
+def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:
+    """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
+    uri = config.tracking_uri or tracking.default_tracking_uri()
+    tracking.check_reachable(uri)
+    prepared = prepared_for(config)  # bad data fails here, before anything is written
+    config = dataclasses.replace(config, data_checksum=prepared.series.checksum, tracking_uri=uri)
+    if not tracking.is_remote(uri):
+        tracking.ensure_store(uri)
+    experiment_id = tracking.ensure_experiment(uri, config.experiment or tracking.experiment_name(
+        config.dataset_name))
+    mark_stale(uri, experiment_id, config.config_hash)
+    todo, skipped = pending(config, uri, experiment_id)
+    parent = start_parent(config, uri, experiment_id, command)
+    env = tracking.environment_tags()
+    specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
+    # Baselines first: they are instant, and every leaderboard needs its reference even if training is stopped.
+    specs.sort(key=lambda s: registry.get(s.model).seeded)
+    if skipped:
+        print(f"resume: {skipped} finished trial(s) of config {config.config_hash} skipped (--force retrains)",
+              file=sys.stderr)
+    results: list[TrialResult] = []
+    c = tracking.client(uri)
+    try:
+        for result in _with_progress(execute(specs, config.jobs), len(specs), progress):
+            results.append(result)
+    except BaseException:
+        c.set_terminated(parent, "KILLED")
+        raise
+    c.set_terminated(parent, "FINISHED" if all(r.status == "FINISHED" for r in results) else "FAILED")
+    return RunOutcome(experiment_id, parent, config, uri, results, skipped)
+
+
+def _with_progress(results: Iterable[TrialResult], total: int, progress: bool | None) -> Iterator[TrialResult]:
+    """A progress bar on a terminal; one plain line per trial in logs (CI)."""
+    from tqdm import tqdm
+
+    interactive = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=total, desc="trials", unit="trial", disable=not interactive, file=sys.stderr)
+    for done, result in enumerate(results, start=1):
+        bar.update(1)
+        note = f"mae={result.metrics['mae']:.4g}" if result.status == "FINISHED" else result.error
+        line = f"{result.model}{'' if result.seed is None else f' seed {result.seed}'}: {result.status} {note}"
+        if interactive:
+            bar.write(line, file=sys.stderr)
+        else:
+            print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
+        yield result
+    bar.close()

@@ -1,0 +1,112 @@
+"""Fitting: every neural model is compiled and trained the same way; baselines are fitted on the same windows."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmark.config import ExperimentConfig
+from benchmark.pipeline import Prepared
+from benchmark.registry import ModelSpec
+
+
+class TrialFailed(Exception):
+    """A trial that cannot produce a forecast (diverged loss, broken model); recorded, not fatal to the run."""
+
+
+@dataclass
+class Fit:
+    """What training produced: scaled test predictions and the record of how training went."""
+
+    test_scaled: np.ndarray  # [n_test, horizon]
+    history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch loss / val_loss
+    epochs_run: int = 0
+    best_epoch: int | None = None
+    train_seconds: float = 0.0
+
+
+_TF_READY = False
+
+
+def configure_tensorflow() -> None:
+    """Once per process, before any model is built: deterministic ops and quiet logs.
+
+    Thread counts come from TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, which the worker pool sets before
+    TensorFlow is first imported.
+    """
+    global _TF_READY
+    if _TF_READY:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # per-model predict tracing warnings are expected: one model per trial
+    tf.config.experimental.enable_op_determinism()
+    _TF_READY = True
+
+
+def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
+              seed: int | None) -> Fit:
+    """Build, train and predict the test windows (scaled); the same protocol for every model of a kind."""
+    input_shape = (prepared.lookback, 1)
+    if not spec.seeded:
+        start = time.perf_counter()
+        estimator = spec.build(input_shape, prepared.horizon, **hyperparams)
+        estimator.fit(prepared.train.inputs, prepared.train.targets)
+        predictions = estimator.predict(prepared.test.inputs)
+        return Fit(predictions, train_seconds=time.perf_counter() - start)
+    return _fit_keras(spec, hyperparams, prepared, config, seed)
+
+
+def _optimizer(config: ExperimentConfig):
+    import keras
+
+    optimizers = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
+    return optimizers[config.optimizer](learning_rate=config.learning_rate)
+
+
+def _loss(config: ExperimentConfig):
+    import keras
+
+    return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.loss]
+
+
+def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
+               seed: int) -> Fit:
+    configure_tensorflow()
+    import keras
+
+    # Seed right before building: Keras' default initializers and dropout draw from the global generators.
+    keras.utils.set_random_seed(seed)
+    model = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
+    model.compile(optimizer=_optimizer(config), loss=_loss(config))
+
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    validation = None
+    if prepared.val is not None:
+        validation = (prepared.val.inputs.astype(np.float32), prepared.val.targets.astype(np.float32))
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.patience, restore_best_weights=True))
+
+    start = time.perf_counter()
+    history = model.fit(
+        prepared.train.inputs.astype(np.float32), prepared.train.targets.astype(np.float32),
+        validation_data=validation, epochs=config.epochs, batch_size=config.batch_size,
+        shuffle=True, callbacks=callbacks, verbose=0,
+    ).history
+    train_seconds = time.perf_counter() - start
+    losses = history.get("loss", [])
+    if not losses or not all(math.isfinite(v) for v in losses):
+        raise TrialFailed(f"training loss became non-finite at epoch {len(losses)}")
+
+    predictions = model.predict(prepared.test.inputs.astype(np.float32), batch_size=1024, verbose=0)
+    if not np.all(np.isfinite(predictions)):
+        raise TrialFailed("the model predicted non-finite values")
+    best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
+    history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
+    return Fit(predictions, history, len(losses), best, train_seconds)

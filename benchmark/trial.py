@@ -1,0 +1,151 @@
+"""One trial = one (model, seed) on one configuration: `run_trial(spec) -> TrialResult`.
+
+A pure function of its spec: it loads the data itself (cached per process), trains, scores on the original
+scale and logs to MLflow as a child of the given parent run, so it runs the same in-process, in a worker pool
+or on a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark import catalog, registry, tracking
+from benchmark.config import ExperimentConfig
+from benchmark.metrics import all_metrics
+from benchmark.pipeline import Prepared, prepare
+from benchmark.training import Fit, TrialFailed, fit_model
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    model: str
+    seed: int | None  # None for deterministic baselines
+    config: ExperimentConfig
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    environment: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.model if self.seed is None else f"{self.model} · seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    model: str
+    seed: int | None
+    run_id: str
+    status: str  # FINISHED or FAILED
+    metrics: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def model_hash(model: str, hyperparams: dict) -> str:
+    """Identifies a model's hyper-parameters, so editing a model file never resumes into stale results."""
+    blob = json.dumps({"model": model, **hyperparams}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=4)
+def prepared_for(config: ExperimentConfig) -> Prepared:
+    """The windows for a configuration, made once per process and shared by all its trials."""
+    series = catalog.load_series(config)
+    return prepare(series, config.lookback, config.horizon, config.test_size, config.val_size, config.scaler)
+
+
+def trial_params(spec: TrialSpec, prepared: Prepared, hyperparams: dict) -> dict[str, str]:
+    config = spec.config
+    params = {
+        "model": spec.model, "seed": "none" if spec.seed is None else str(spec.seed),
+        "kind": registry.get(spec.model).kind, "dataset": config.dataset_name,
+        "dataset_checksum": prepared.series.checksum, "preset": config.preset, "protocol": "holdout",
+        "window": config.lookback, "horizon": config.horizon, "scaler": config.scaler,
+        "train_windows": len(prepared.train), "val_windows": len(prepared.val) if prepared.val else 0,
+        "test_points": prepared.test.y.size, "epochs": config.epochs, "batch_size": config.batch_size,
+        "loss": config.loss, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
+        "early_stopping": config.early_stopping, "patience": config.patience,
+        **prepared.split_dates(), **{f"hp.{k}": v for k, v in hyperparams.items()},
+    }
+    return {k: str(v) for k, v in params.items()}
+
+
+def predictions_frame(prepared: Prepared, predicted: np.ndarray) -> pd.DataFrame:
+    """One row per scored test point: its date, lead time, actual, forecast and the last observed value."""
+    test, dates = prepared.test, prepared.series.dates
+    horizon = prepared.horizon
+    rows = np.repeat(np.arange(len(test)), horizon)
+    steps = np.tile(np.arange(1, horizon + 1), len(test))
+    target_index = test.origins[rows] + steps - 1
+    return pd.DataFrame({
+        "date": dates[target_index].strftime("%Y-%m-%d"),
+        "step": steps,
+        "actual": test.y.reshape(-1),
+        "predicted": predicted.reshape(-1),
+        "last_observed": test.x[rows, -1],
+    })
+
+
+def _log_success(c, run_id: str, prepared: Prepared, fit: Fit, predicted: np.ndarray, spec: TrialSpec) -> dict:
+    from mlflow.entities import Metric
+
+    metrics = all_metrics(prepared.test.y, predicted, prepared.test.x[:, -1], prepared.naive_mae_in_sample)
+    metrics.update(train_seconds=fit.train_seconds, epochs_run=float(fit.epochs_run))
+    if fit.best_epoch is not None:
+        metrics["best_epoch"] = float(fit.best_epoch)
+    entries = [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
+    for key, values in fit.history.items():
+        entries += [Metric(key, v, 0, epoch) for epoch, v in enumerate(values, start=1)]
+    for start in range(0, len(entries), 1000):  # the REST API takes at most 1000 metrics per batch
+        c.log_batch(run_id, metrics=entries[start:start + 1000])
+    with tempfile.TemporaryDirectory() as tmp:
+        frame = predictions_frame(prepared, predicted)
+        frame.to_csv(Path(tmp) / "predictions.csv", index=False)
+        from benchmark.plots import trial_forecast_figure
+
+        trial_forecast_figure(frame, spec.name).savefig(Path(tmp) / "forecast.png", dpi=80)
+        c.log_artifacts(run_id, tmp)
+    return metrics
+
+
+def run_trial(spec: TrialSpec) -> TrialResult:
+    """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
+    model = registry.get(spec.model)
+    hyperparams = dict(model.defaults)
+    prepared = prepared_for(spec.config)
+    c = tracking.client(spec.tracking_uri)
+    tags = {"mlflow.parentRunId": spec.parent_run_id, "run_type": "trial",
+            "config_hash": spec.config.config_hash, "model_hash": model_hash(spec.model, hyperparams),
+            "mlflow.note.content": model.description, **spec.environment}
+    run = c.create_run(spec.experiment_id, run_name=spec.name, tags=tags)
+    run_id = run.info.run_id
+    c.log_batch(run_id, params=_params(trial_params(spec, prepared, hyperparams)))
+    try:
+        fit = fit_model(model, hyperparams, prepared, spec.config, spec.seed)
+        predicted = prepared.test.inverse(fit.test_scaled)
+        metrics = _log_success(c, run_id, prepared, fit, predicted, spec)
+    except (TrialFailed, Exception) as exc:  # noqa: BLE001 - one broken trial must not stop the grid
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        c.set_tag(run_id, "failure_reason", reason)
+        c.set_terminated(run_id, "FAILED")
+        return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
+    except BaseException:  # Ctrl-C / SIGTERM: this trial did not finish, and says so
+        c.set_tag(run_id, "failure_reason", "interrupted")
+        c.set_terminated(run_id, "KILLED")
+        raise
+    c.set_terminated(run_id, "FINISHED")
+    return TrialResult(spec.model, spec.seed, run_id, "FINISHED", metrics)
+
+
+def _params(params: dict[str, str]):
+    from mlflow.entities import Param
+
+    return [Param(k, v) for k, v in params.items()]

@@ -1,0 +1,67 @@
+"""`python -m benchmark ui`: the MLflow UI on 127.0.0.1, opened on the benchmark's runs table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+from benchmark import tracking
+from benchmark.errors import BenchmarkError
+
+
+def runs_url(port: int, experiment_id: str) -> str:
+    # MLflow 3 opens an experiment on its GenAI overview; the training-runs table lives at /runs.
+    return f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs"
+
+
+def latest_experiment(uri: str) -> str | None:
+    experiments = tracking.client(uri).search_experiments(
+        filter_string=f"name LIKE '{tracking.EXPERIMENT_PREFIX}/%'", order_by=["last_update_time DESC"])
+    return experiments[0].experiment_id if experiments else None
+
+
+def serve(uri: str | None, port: int, experiment: str | None) -> int:
+    """Start `mlflow server` on the store and wait; Ctrl-C stops it."""
+    uri = uri or tracking.default_tracking_uri()
+    if tracking.is_remote(uri):
+        raise BenchmarkError(f"{uri} is already a server: open it in a browser")
+    tracking.check_reachable(uri)
+    tracking.ensure_store(uri)
+    if experiment:
+        found = tracking.client(uri).get_experiment_by_name(experiment)
+        if found is None:
+            raise BenchmarkError(f"no experiment named '{experiment}' in {uri}")
+        experiment_id = found.experiment_id
+    else:
+        experiment_id = latest_experiment(uri)
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, env=env)
+    try:
+        _wait_healthy(port, server)
+        where = runs_url(port, experiment_id) if experiment_id else f"http://127.0.0.1:{port}/"
+        print(f"MLflow UI: {where}  (Ctrl-C stops it)", flush=True)
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchmarkError(f"mlflow server exited with code {server.returncode} (is port {port} free?)")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise BenchmarkError(f"mlflow server did not answer on port {port} within {timeout:.0f} s")

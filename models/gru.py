@@ -1,0 +1,11 @@
+"""GRU: two stacked GRU layers, stacked like the classic LSTM."""
+
+DEFAULTS = {"units": (50, 100), "dropout": 0.2}
+
+
+def build(input_shape, horizon, units, dropout):
+    import keras
+
+    from benchmark.architectures import stacked
+
+    return stacked(keras.layers.GRU, input_shape, horizon, units, dropout)

@@ -1,0 +1,11 @@
+"""LSTM: two stacked LSTM layers, as in the classic tutorial."""
+
+DEFAULTS = {"units": (50, 100), "dropout": 0.2}
+
+
+def build(input_shape, horizon, units, dropout):
+    import keras
+
+    from benchmark.architectures import stacked
+
+    return stacked(keras.layers.LSTM, input_shape, horizon, units, dropout)

@@ -1,0 +1,14 @@
+"""MLP: Dense(50) -> Dense(100) on the flattened window, with dropout, as in the classic tutorial."""
+
+DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
+
+
+def build(input_shape, horizon, units, dropout, activation):
+    import keras
+
+    from benchmark.architectures import stacked
+
+    def dense(n):
+        return keras.layers.Dense(n, activation=activation)
+
+    return stacked(dense, input_shape, horizon, units, dropout, flatten=True)

@@ -1,0 +1,11 @@
+"""SimpleRNN: two stacked Elman RNN layers, stacked like the classic LSTM."""
+
+DEFAULTS = {"units": (50, 100), "dropout": 0.2}
+
+
+def build(input_shape, horizon, units, dropout):
+    import keras
+
+    from benchmark.architectures import stacked
+
+    return stacked(keras.layers.SimpleRNN, input_shape, horizon, units, dropout)

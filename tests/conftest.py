@@ -1,0 +1,46 @@
+"""Shared fixtures: small real series as CSV files and temporary MLflow SQLite stores."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# Quiet, deterministic TensorFlow in this process and in every `python -m benchmark` child.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Small enough for one-epoch trials in seconds; long enough for window 20 + validation 40 + test 40.
+TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "1", "--patience", "1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_csv(tmp_path_factory) -> Path:
+    """The first 300 points of the seasonal calibration series as a Yahoo-style CSV."""
+    from benchmark.catalog import seasonal_ar
+
+    values = seasonal_ar()[:300]
+    dates = pd.date_range("2020-01-01", periods=len(values), freq="D")
+    path = tmp_path_factory.mktemp("data") / "tiny.csv"
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Close": np.round(values, 6)}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    """A fresh SQLite tracking store URI in a temporary folder."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def benchmark_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchmark", *args]

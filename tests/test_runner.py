@@ -1,0 +1,101 @@
+"""The runner end to end against a real temporary SQLite MLflow store: runs, params, metrics, artifacts,
+determinism, resume and parallel workers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmark import cli, report, tracking
+from tests.conftest import TINY_ARGS
+
+TRIAL_METRICS = {"mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run"}
+
+
+def run_cli(store: str, csv, *extra: str, experiment: str = "tiny") -> int:
+    args = ["run", "--data", str(csv), "--models", "all", "--seeds", "2", "--tracking-uri", store,
+            "--experiment", experiment, *TINY_ARGS, *extra]
+    return cli.main(args)
+
+
+def trials(store: str, experiment: str = "tiny") -> pd.DataFrame:
+    c = tracking.client(store)
+    exp = c.get_experiment_by_name(experiment)
+    parents = c.search_runs([exp.experiment_id], "tags.run_type = 'parent'")
+    frame = report.trials_frame(store, exp.experiment_id, parents[0].data.tags["config_hash"])
+    return frame.sort_values(["model", "seed"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, tiny_csv):
+    store = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+    code = run_cli(store, tiny_csv)
+    return store, code
+
+
+def test_all_models_and_baselines_logged_under_one_parent(first_run):
+    store, code = first_run
+    assert code == 0
+    c = tracking.client(store)
+    exp = c.get_experiment_by_name("tiny")
+    assert "Compares neural forecasters" in exp.tags["mlflow.note.content"]
+    parents = c.search_runs([exp.experiment_id], "tags.run_type = 'parent'")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].info.run_name == "tiny · holdout · default"
+    runs = c.search_runs([exp.experiment_id], "tags.run_type = 'trial'")
+    assert len(runs) == 2 * 4 + 3
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parents[0].info.run_id}
+    pairs = {(r.data.params["model"], r.data.params["seed"]) for r in runs}
+    assert pairs == {(m, s) for m in ("mlp", "rnn", "lstm", "gru") for s in ("0", "1")} | {
+        ("naive", "none"), ("drift", "none"), ("linear", "none")}
+    for r in runs:
+        assert r.info.status == "FINISHED"
+        assert set(r.data.metrics) >= TRIAL_METRICS
+        assert {"window", "horizon", "scaler", "dataset_checksum", "test_start", "protocol"} <= set(r.data.params)
+        assert r.data.tags["config_hash"] == parents[0].data.tags["config_hash"]
+        assert "benchmark.version.tensorflow" in r.data.tags
+        artifacts = {a.path for a in c.list_artifacts(r.info.run_id)}
+        assert {"predictions.csv", "forecast.png"} <= artifacts
+    lstm = next(r for r in runs if r.data.params["model"] == "lstm")
+    assert lstm.info.run_name == "lstm · seed 0" or lstm.info.run_name == "lstm · seed 1"
+    assert [m.step for m in c.get_metric_history(lstm.info.run_id, "loss")] == [1]
+    assert len(c.get_metric_history(lstm.info.run_id, "val_loss")) == 1
+
+
+def test_predictions_artifact_scores_every_test_point_on_the_price_scale(first_run, tiny_csv):
+    store, _ = first_run
+    c = tracking.client(store)
+    exp = c.get_experiment_by_name("tiny")
+    naive = c.search_runs([exp.experiment_id], "params.model = 'naive'")[0]
+    path = c.download_artifacts(naive.info.run_id, "predictions.csv")
+    frame = pd.read_csv(path)
+    source = pd.read_csv(tiny_csv)
+    assert list(frame["date"]) == list(source["Date"].iloc[-40:])
+    assert frame["actual"].tolist() == pytest.approx(source["Close"].iloc[-40:].tolist())
+    assert frame["predicted"].tolist() == pytest.approx(source["Close"].iloc[-41:-1].tolist())
+    assert naive.data.metrics["mae"] == pytest.approx((frame["actual"] - frame["predicted"]).abs().mean())
+
+
+def test_rerun_trains_nothing(first_run, tiny_csv, capsys):
+    store, _ = first_run
+    before = trials(store)
+    assert run_cli(store, tiny_csv) == 0
+    assert "11 finished trial(s)" in capsys.readouterr().err
+    after = trials(store)
+    assert len(after) == len(before)
+
+
+@pytest.mark.slow
+def test_same_seed_same_metrics_and_jobs2_equals_jobs1(first_run, tiny_csv, store):
+    reference = trials(first_run[0])
+    assert run_cli(store, tiny_csv, "--jobs", "2", "--models", "mlp,lstm", experiment="parallel") == 0
+    parallel = trials(store, "parallel")
+    assert run_cli(store, tiny_csv, "--models", "mlp,lstm", "--force", experiment="parallel") == 0
+    again = trials(store, "parallel")
+    again = again[again["start_time"] > parallel["start_time"].max()]
+    key = ["model", "seed"]
+    for frame in (parallel, again):
+        merged = frame.merge(reference, on=key, suffixes=("", "_ref"))
+        assert len(merged) == 4 + 3
+        for metric in ("mae", "rmse", "mase", "directional_accuracy"):
+            assert (merged[metric] == merged[f"{metric}_ref"]).all(), metric
