@@ -7,6 +7,7 @@ happen only in the commands that need them, so `--help` and bad arguments answer
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
         return args.func(args)

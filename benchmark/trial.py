@@ -19,6 +19,7 @@ import pandas as pd
 
 from benchmark import catalog, registry, tracking
 from benchmark.config import ExperimentConfig
+from benchmark.errors import BenchmarkError
 from benchmark.metrics import all_metrics
 from benchmark.pipeline import Prepared, prepare
 from benchmark.training import Fit, TrialFailed, fit_model
@@ -59,7 +60,10 @@ def model_hash(model: str, hyperparams: dict) -> str:
 def prepared_for(config: ExperimentConfig) -> Prepared:
     """The windows for a configuration, made once per process and shared by all its trials."""
     series = catalog.load_series(config)
-    return prepare(series, config.lookback, config.horizon, config.test_size, config.val_size, config.scaler)
+    try:
+        return prepare(series, config.lookback, config.horizon, config.test_size, config.val_size, config.scaler)
+    except BenchmarkError as exc:
+        raise BenchmarkError(f"{config.data or config.dataset}: {exc}") from None
 
 
 def trial_params(spec: TrialSpec, prepared: Prepared, hyperparams: dict) -> dict[str, str]:
