@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.set_defaults(func=cmd_list)
     p_data = sub.add_parser("datasets", help="list the bundled and calibration datasets")
     p_data.set_defaults(func=cmd_datasets)
+    p_report = sub.add_parser("report", help="rebuild the leaderboard and figures from the tracking store alone")
+    p_report.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
+    p_report.add_argument("--experiment", help="experiment name (default: the most recent benchmark experiment)")
+    p_report.add_argument("--config-hash", help="which configuration (default: the most recent run's)")
+    p_report.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
+    p_report.set_defaults(func=cmd_report)
     p_ui = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 and print the runs view's address")
     p_ui.add_argument("--port", type=int, default=5000)
     p_ui.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -100,12 +106,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     outcome = runner.run(cfg, command=command)
-    from benchmark import report
 
-    report.print_summary(outcome)
+    _report(outcome.tracking_uri, outcome.experiment_id, outcome.config.config_hash, cfg.results_dir)
     for failed in outcome.failed:
         print(f"failed: {failed.model} seed {failed.seed}: {failed.error}", file=sys.stderr)
     return EXIT_FAILED_TRIALS if outcome.failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from benchmark import report, tracking
+
+    uri = args.tracking_uri or tracking.default_tracking_uri()
+    tracking.check_reachable(uri)
+    experiment_id = report.resolve_experiment(uri, args.experiment)
+    config_hash = args.config_hash or report.latest_parent(uri, experiment_id).data.tags["config_hash"]
+    _report(uri, experiment_id, config_hash, args.results_dir)
+    return 0
+
+
+def _report(uri: str, experiment_id: str, config_hash: str, results_dir: str) -> None:
+    from benchmark import report
+
+    results, table = report.write_report(uri, experiment_id, config_hash, results_dir)
+    report.print_summary(table, results)
+    print(f"\nleaderboard: {results_dir}/LEADERBOARD.md  (figures in {results_dir}/figures/)")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -148,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
         return args.func(args)

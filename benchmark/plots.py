@@ -26,3 +26,89 @@ def trial_forecast_figure(frame: pd.DataFrame, title: str):
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def seed_distribution_figure(results, metric: str = "mae"):
+    """Test MAE of every seed per neural model (box + points), baselines as horizontal reference lines."""
+    finished = results.finished
+    neural = finished[finished["kind"] == "neural"].astype({metric: float})
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    order = neural.groupby("model")[metric].mean().sort_values().index.tolist()
+    if len(neural):
+        sns.boxplot(neural, x="model", y=metric, order=order, color="#dddddd", ax=ax, showfliers=False)
+        sns.stripplot(neural, x="model", y=metric, order=order, hue="seed", ax=ax, size=7, jitter=0.15)
+    palette = dict(zip(["naive", "drift", "linear"], ["#c0392b", "#7f8c8d", "#2c3e50"], strict=True))
+    for _, row in finished[finished["kind"] == "baseline"].iterrows():
+        ax.axhline(float(row[metric]), ls="--", lw=1.2, color=palette.get(row["model"], "black"),
+                   label=f"{row['model']} (baseline)")
+    ax.set(title=f"Test {metric.upper()} across seeds ({results.meta.get('dataset')})", xlabel="model",
+           ylabel=f"test {metric.upper()} (price units)")
+    ax.legend(title="seed / baseline", fontsize=8, loc="best")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def forecast_figure(results, table):
+    """Actual test prices with the best seed's one-step forecast of each model and naive persistence."""
+    finished = results.finished
+    preds = results.predictions[results.predictions["step"] == 1]
+    best = finished.astype({"mae": float}).sort_values("mae").drop_duplicates("model")
+    actual = preds[preds["model"] == "naive"]
+    frames = [pd.DataFrame({"date": pd.to_datetime(actual["date"]), "price": actual["actual"],
+                            "series": "actual"})]
+    for _, row in best.iterrows():
+        if row["kind"] == "neural" or row["model"] == "naive":
+            p = preds[(preds["model"] == row["model"]) & (preds["seed"] == row["seed"])]
+            label = row["model"] if row["model"] == "naive" else f"{row['model']} (seed {row['seed']})"
+            frames.append(pd.DataFrame({"date": pd.to_datetime(p["date"]), "price": p["predicted"], "series": label}))
+    long = pd.concat(frames, ignore_index=True)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    sns.lineplot(long, x="date", y="price", hue="series", ax=ax, lw=1.1)
+    ax.set(title=f"Test period: actual vs one-step forecasts, best seed per model ({results.meta.get('dataset')})",
+           xlabel="date", ylabel="price (original scale)")
+    ax.legend(title="series", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def loss_curves_figure(results):
+    """Training and validation loss per epoch, one panel per neural model, one line per seed."""
+    h = results.histories
+    if h.empty:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.set(title="Loss curves (no neural trials)", xlabel="epoch", ylabel="loss (scaled units)")
+        plt.close(fig)
+        return fig
+    h = h.assign(split=h["metric"].map({"loss": "train", "val_loss": "validation"}))
+    grid = sns.relplot(h, x="epoch", y="value", hue="split", units="seed", estimator=None, col="model",
+                       col_wrap=min(4, h["model"].nunique()), kind="line", height=3, aspect=1.1, alpha=0.7, marker="o",
+                       facet_kws={"sharey": False})
+    grid.set_axis_labels("epoch", f"loss ({results.meta.get('loss', 'mse')}, scaled units)")
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle("Training and validation loss per epoch (one line per seed)", y=1.03)
+    plt.close(grid.figure)
+    return grid.figure
+
+
+def pvalue_heatmap_figure(pvalues: pd.DataFrame):
+    """Pairwise two-sided Diebold–Mariano p-values; dark cells are significant differences."""
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(pvalues), 0.8 + 0.7 * len(pvalues)))
+    sns.heatmap(pvalues.astype(float), annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako", ax=ax,
+                cbar_kws={"label": "p-value (two-sided DM, squared loss)"})
+    ax.set(title="Pairwise Diebold–Mariano p-values", xlabel="model", ylabel="model")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def all_figures(results, table, pvalues) -> dict:
+    """name -> (title, figure) for the leaderboard."""
+    return {
+        "seed_distribution": ("Test MAE across seeds", seed_distribution_figure(results)),
+        "forecasts": ("Forecast vs actual, best seed per model", forecast_figure(results, table)),
+        "loss_curves": ("Training and validation loss", loss_curves_figure(results)),
+        "pvalues": ("Pairwise DM p-values", pvalue_heatmap_figure(pvalues)),
+    }

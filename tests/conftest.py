@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,30 @@ def free_port() -> int:
 
 def benchmark_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "benchmark", *args]
+
+
+def run_cli(store: str, csv, *extra: str, experiment: str = "tiny", results_dir=None) -> int:
+    """`python -m benchmark run` in this process (TensorFlow imported once for the whole test session)."""
+    from benchmark import cli
+
+    args = ["run", "--data", str(csv), "--models", "all", "--seeds", "2", "--tracking-uri", store,
+            "--experiment", experiment, *TINY_ARGS, *extra]
+    # Outputs beside the store, never in the project's own results/.
+    results_dir = results_dir or Path(store.removeprefix("sqlite:///")).parent / "results"
+    return cli.main([*args, "--results-dir", str(results_dir)])
+
+
+@dataclass
+class TinyRun:
+    store: str
+    code: int
+    results_dir: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_csv) -> TinyRun:
+    """One real benchmark (4 networks x 2 seeds, 1 epoch, + baselines) on the tiny series, shared by tests."""
+    folder = tmp_path_factory.mktemp("tiny_run")
+    store = f"sqlite:///{folder / 'mlflow.db'}"
+    code = run_cli(store, tiny_csv, results_dir=folder / "results")
+    return TinyRun(store, code, folder / "results")

@@ -6,16 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmark import cli, report, tracking
-from tests.conftest import TINY_ARGS
+from benchmark import report, tracking
+from tests.conftest import run_cli
 
 TRIAL_METRICS = {"mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run"}
-
-
-def run_cli(store: str, csv, *extra: str, experiment: str = "tiny") -> int:
-    args = ["run", "--data", str(csv), "--models", "all", "--seeds", "2", "--tracking-uri", store,
-            "--experiment", experiment, *TINY_ARGS, *extra]
-    return cli.main(args)
 
 
 def trials(store: str, experiment: str = "tiny") -> pd.DataFrame:
@@ -27,10 +21,8 @@ def trials(store: str, experiment: str = "tiny") -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory, tiny_csv):
-    store = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
-    code = run_cli(store, tiny_csv)
-    return store, code
+def first_run(tiny_run):
+    return tiny_run.store, tiny_run.code
 
 
 def test_all_models_and_baselines_logged_under_one_parent(first_run):

@@ -1,0 +1,128 @@
+"""Leaderboard, CSV and figures: aggregation math by hand, numbers equal to the store, `report` reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import cli, plots, report, tracking
+from benchmark.leaderboard import Results, build_table, pairwise_pvalues, verdict
+
+DATES = pd.date_range("2021-01-01", periods=6).strftime("%Y-%m-%d")
+ACTUAL = np.array([10.0, 11.0, 12.0, 11.0, 13.0, 12.0])
+LAST = np.array([9.0, 10.0, 11.0, 12.0, 11.0, 13.0])  # persistence forecasts
+
+
+def frame(model: str, seed: str, predicted) -> pd.DataFrame:
+    return pd.DataFrame({"date": DATES, "step": 1, "actual": ACTUAL, "predicted": predicted, "last_observed": LAST,
+                         "model": model, "seed": seed})
+
+
+def hand_results() -> Results:
+    """Two seeds of one network and the naive baseline, with numbers small enough to check by hand."""
+    a = ACTUAL + np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])  # MAE 0.5
+    b = ACTUAL + np.array([1.0, -1.0, 0.0, 0.0, -1.0, 1.0])  # MAE 4/6
+    predictions = pd.concat([frame("naive", "none", LAST), frame("gru", "0", a), frame("gru", "1", b)])
+    naive_mae = float(np.mean(np.abs(LAST - ACTUAL)))  # = 7/6
+    trials = pd.DataFrame([
+        {"model": "naive", "seed": "none", "kind": "baseline", "status": "FINISHED", "mae": naive_mae,
+         "rmse": np.sqrt(np.mean((LAST - ACTUAL) ** 2)), "mase": naive_mae / 2.0, "epochs_run": 0, "train_seconds": 0},
+        {"model": "gru", "seed": "0", "kind": "neural", "status": "FINISHED", "mae": 0.5, "rmse": 0.5, "mase": 0.25,
+         "epochs_run": 3, "train_seconds": 1.0},
+        {"model": "gru", "seed": "1", "kind": "neural", "status": "FINISHED", "mae": 4 / 6,
+         "rmse": np.sqrt(4 / 6), "mase": 4 / 12, "epochs_run": 5, "train_seconds": 3.0},
+        {"model": "gru", "seed": "2", "kind": "neural", "status": "FAILED", "mae": np.nan, "rmse": np.nan,
+         "mase": np.nan, "epochs_run": np.nan, "train_seconds": np.nan, "failure_reason": "loss became nan"},
+    ])
+    return Results({"dataset": "hand", "horizon": "1"}, trials, predictions)
+
+
+def test_aggregation_and_ci_match_hand_computed_values():
+    table = build_table(hand_results()).set_index("model")
+    gru = table.loc["gru"]
+    assert gru["seeds"] == 2  # the failed seed is never averaged in
+    assert gru["mae_mean"] == pytest.approx((0.5 + 4 / 6) / 2)
+    sd = abs(0.5 - 4 / 6) / np.sqrt(2)
+    assert gru["mae_sd"] == pytest.approx(sd)
+    t975_1df = 12.706204736174707
+    assert gru["mae_ci_low"] == pytest.approx((0.5 + 4 / 6) / 2 - t975_1df * sd / np.sqrt(2))
+    assert gru["mae_ci_high"] == pytest.approx((0.5 + 4 / 6) / 2 + t975_1df * sd / np.sqrt(2))
+    assert gru["epochs"] == 4 and gru["train_seconds"] == 2
+    ensemble = table.loc["gru (ensemble)"]  # mean forecast: errors [.75,-.75,.25,-.25,-.25,.25]
+    assert ensemble["mae_mean"] == pytest.approx(2.5 / 6)
+    assert ensemble["mase_mean"] == pytest.approx(2.5 / 6 / 2.0)
+    assert table.loc["naive", "theil_u2"] == pytest.approx(1.0)
+    assert gru["skill_vs_naive"] == pytest.approx(1 - gru["mae_mean"] / (7 / 6))
+    assert list(table["rank"]) == [1, 2, 3]
+    assert table.index[0] == "gru (ensemble)" and table.index[-1] == "naive"
+    assert table.loc["gru", "within_noise_of_previous"]  # the ensemble lies inside the seeds' wide interval
+
+
+def test_verdict_names_the_winner_or_says_none_won():
+    table = build_table(hand_results())
+    text = verdict(table)
+    assert "naive persistence at the 5% level" in text
+    table["dm_p_squared"] = 0.5
+    table["beats_naive"] = False
+    assert verdict(table).startswith("No neural model beat naive persistence at the 5% level")
+
+
+def test_pairwise_matrix_covers_every_model():
+    pv = pairwise_pvalues(hand_results())
+    assert set(pv.index) == {"naive", "gru"} and np.isnan(pv.loc["gru", "gru"])
+
+
+def test_leaderboard_lists_every_model_and_matches_the_store(tiny_run):
+    assert tiny_run.code == 0
+    text = (tiny_run.results_dir / "LEADERBOARD.md").read_text()
+    for model in ("mlp", "rnn", "lstm", "gru", "naive", "drift", "linear", "lstm (ensemble)"):
+        assert f"| {model}" in text
+    assert "**Verdict.**" in text and "at the 5% level" in text
+    assert "python -m benchmark run --data" in text and "holdout" in text
+    csv = pd.read_csv(tiny_run.results_dir / "leaderboard.csv").set_index("model")
+    c = tracking.client(tiny_run.store)
+    exp = c.get_experiment_by_name("tiny")
+    for model in ("mlp", "lstm", "naive"):
+        runs = c.search_runs([exp.experiment_id], f"params.model = '{model}' AND attributes.status = 'FINISHED'")
+        stored = np.mean([r.data.metrics["mae"] for r in runs])
+        assert csv.loc[model, "mae_mean"] == pytest.approx(stored, rel=1e-12)
+        assert f"{stored:.4g}" in text
+    parent = report.latest_parent(tiny_run.store, exp.experiment_id)
+    logged = {a.path for a in c.list_artifacts(parent.info.run_id, "leaderboard")}
+    assert "leaderboard/LEADERBOARD.md" in logged
+
+
+def test_report_regenerates_an_identical_leaderboard(tiny_run, tmp_path):
+    code = cli.main(["report", "--tracking-uri", tiny_run.store, "--experiment", "tiny",
+                     "--results-dir", str(tmp_path)])
+    assert code == 0
+    for name in ("LEADERBOARD.md", "leaderboard.csv"):
+        assert (tmp_path / name).read_bytes() == (tiny_run.results_dir / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "forecasts.png", "loss_curves.png", "pvalues.png", "seed_distribution.png"]
+    assert all(p.stat().st_size > 10_000 for p in (tmp_path / "figures").iterdir())
+
+
+def test_figures_have_titles_labels_and_legends(tiny_run):
+    c = tracking.client(tiny_run.store)
+    exp = c.get_experiment_by_name("tiny")
+    config_hash = report.latest_parent(tiny_run.store, exp.experiment_id).data.tags["config_hash"]
+    results = report.load_results(tiny_run.store, exp.experiment_id, config_hash)
+    table = build_table(results)
+    figures = plots.all_figures(results, table, pairwise_pvalues(results))
+    dist = figures["seed_distribution"][1].axes[0]
+    assert "MAE" in dist.get_title() and "price units" in dist.get_ylabel()
+    labels = [t.get_text() for t in dist.get_legend().get_texts()]
+    assert "naive (baseline)" in labels and "0" in labels
+    assert [t.get_text() for t in dist.get_xticklabels()] == [m for m in table["model"] if m in
+                                                              ("mlp", "rnn", "lstm", "gru")]
+    fc = figures["forecasts"][1].axes[0]
+    assert fc.get_ylabel() == "price (original scale)" and len(fc.get_lines()) >= 6
+    assert {"actual", "naive"} <= {t.get_text() for t in fc.get_legend().get_texts()}
+    loss_axes = figures["loss_curves"][1].axes
+    assert sorted(ax.get_title() for ax in loss_axes) == ["gru", "lstm", "mlp", "rnn"]
+    assert "loss" in loss_axes[0].get_ylabel()
+    heat = figures["pvalues"][1].axes[0]
+    assert heat.get_title() == "Pairwise Diebold–Mariano p-values"
+    assert len(heat.get_xticklabels()) == 7
