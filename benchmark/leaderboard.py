@@ -229,7 +229,8 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         f"| window → horizon | {m.get('window')} → {m.get('horizon')}, scaler `{m.get('scaler')}` |",
         f"| train targets | {m.get('train_start')} … {m.get('train_end')} ({m.get('train_windows')} windows) |",
         f"| validation targets | {m.get('val_start', '–')} … {m.get('val_end', '–')} |",
-        f"| test targets | {m.get('test_start')} … {m.get('test_end')} ({m.get('test_points')} points, each scored once) |",
+        f"| test targets | {m.get('test_start')} … {m.get('test_end')} "
+        f"({m.get('test_points')} points, each scored once) |",
         f"| training | {m.get('optimizer')} lr {m.get('learning_rate')}, {m.get('loss')} loss, batch "
         f"{m.get('batch_size')}, {m.get('epochs')} epochs" + (f" max, early stopping (patience {m.get('patience')})"
                                                                if m.get("early_stopping") == "True" else "") + " |",
