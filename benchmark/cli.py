@@ -27,16 +27,23 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE.toml", help="experiment file; flags given here override its keys")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", help="bundled or calibration dataset (default: msft; see `datasets`)")
+    data.add_argument("--dataset", help="dataset name, a comma list, or 'all' (default: msft; see `datasets`)")
     data.add_argument("--data", metavar="PATH.csv", help="your own CSV with a date and a price column")
     data.add_argument("--target", help="value column of --data (default: 'close', else the one 'clos…')")
     data.add_argument("--date-column", help="date column of --data (default: 'date'/'time'/'timestamp')")
     data.add_argument("--fill", choices=["ffill"], help="forward-fill missing values instead of failing")
     proto = p.add_argument_group("protocol (defaults come from --preset)")
-    proto.add_argument("--preset", default="default", choices=["default", "classic"],
-                       help="default: the suite's practice; classic: the tutorial's protocol")
-    proto.add_argument("--window", dest="lookback", type=int, metavar="N", help="lookback length")
+    proto.add_argument("--preset", choices=["default", "classic"],
+                       help="default: the suite's practice (the default); classic: the tutorial's protocol")
+    proto.add_argument("--protocol", choices=["holdout", "backtest"],
+                       help="holdout: one test period (default); backtest: rolling origin over --folds periods")
+    proto.add_argument("--folds", type=int, metavar="K", help="backtest: number of successive test periods")
+    proto.add_argument("--step", type=int, metavar="N", help="backtest: points between origins (default: test size)")
+    proto.add_argument("--window-type", choices=["expanding", "sliding"],
+                       help="backtest: training window grows (expanding, default) or keeps its length (sliding)")
+    proto.add_argument("--window", type=int, metavar="N", help="lookback length")
     proto.add_argument("--horizon", type=int, metavar="N", help="steps ahead to forecast")
     proto.add_argument("--scaler", choices=["minmax", "standard", "window"])
     proto.add_argument("--test-size", type=int, metavar="N", help="points in the test period")
@@ -51,14 +58,14 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
                        help="stop on validation loss and restore the best weights")
     train.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs")
     grid = p.add_argument_group("grid and execution")
-    grid.add_argument("--models", default="all", help="'all' or a comma list, e.g. lstm,gru (baselines always run)")
-    grid.add_argument("--seeds", default="5", help="a count (5 -> seeds 0..4) or a comma list (0,1,2)")
-    grid.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes for trials")
-    grid.add_argument("--force", action="store_true", help="retrain trials that already finished")
+    grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
+    grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
+    grid.add_argument("--jobs", type=int, metavar="N", help="worker processes for trials (default 1)")
+    grid.add_argument("--force", action="store_true", default=None, help="retrain trials that already finished")
     out = p.add_argument_group("tracking and outputs")
     out.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
     out.add_argument("--experiment", help="MLflow experiment name (default: forecast-benchmark/DATASET)")
-    out.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
+    out.add_argument("--results-dir", help="where the leaderboard and figures go (default: results)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,32 +92,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace):
-    """The resolved experiment config: preset values, then every flag the user gave."""
+def configs_from_args(args: argparse.Namespace) -> list:
+    """One resolved config per dataset: preset values < experiment file < flags given on the command line."""
     from benchmark import catalog, config, registry
 
-    if args.data and args.dataset:
+    settings = config.load_file(args.config) if args.config else {}
+    for key in config.FILE_KEYS:
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    if settings.get("data") and settings.get("dataset"):
         raise BenchmarkError("give either --dataset or --data, not both")
-    fields = ("lookback", "horizon", "scaler", "test_size", "val_size", "epochs", "batch_size", "loss",
-              "optimizer", "learning_rate", "early_stopping", "patience", "target", "date_column", "fill", "data",
-              "jobs", "tracking_uri", "experiment", "results_dir")
-    overrides = {f: getattr(args, f) for f in fields}
-    return config.resolve(args.preset, dataset=args.dataset or catalog.DEFAULT_DATASET,
-                          models=registry.select(args.models), seeds=config.parse_seeds(args.seeds),
-                          force=args.force, **overrides)
+    models = settings.pop("models", "all")
+    seeds = settings.pop("seeds", 5)
+    datasets = _as_list(settings.pop("dataset", catalog.DEFAULT_DATASET))
+    if datasets == ["all"]:
+        datasets = list(catalog.available())
+    shared = {
+        "models": registry.select(",".join(_as_list(models))),
+        "seeds": config.parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds)),
+        "lookback": settings.pop("window", None),
+        **settings,
+    }
+    preset = shared.pop("preset", "default")
+    if shared.get("data"):
+        return [config.resolve(preset, **shared)]
+    return [config.resolve(preset, dataset=name, **shared) for name in datasets]
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark import runner
 
-    cfg = config_from_args(args)
+    configs = [runner.check_inputs(cfg) for cfg in configs_from_args(args)]  # all datasets, before any training
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
-    outcome = runner.run(cfg, command=command)
-
-    _report(outcome.tracking_uri, outcome.experiment_id, outcome.config.config_hash, cfg.results_dir)
-    for failed in outcome.failed:
-        print(f"failed: {failed.model} seed {failed.seed}: {failed.error}", file=sys.stderr)
-    return EXIT_FAILED_TRIALS if outcome.failed else 0
+    outcomes = []
+    for cfg in configs:
+        if len(configs) > 1:
+            print(f"== {cfg.dataset_name} ==", file=sys.stderr)
+        outcomes.append(runner.run(cfg, command=command))
+    _report([(o.tracking_uri, o.experiment_id, o.config.config_hash) for o in outcomes], configs[0].results_dir)
+    failed = [f for o in outcomes for f in o.failed]
+    for f in failed:
+        print(f"failed: {f.model} seed {f.seed}: {f.error}", file=sys.stderr)
+    return EXIT_FAILED_TRIALS if failed else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -120,15 +150,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     tracking.check_reachable(uri)
     experiment_id = report.resolve_experiment(uri, args.experiment)
     config_hash = args.config_hash or report.latest_parent(uri, experiment_id).data.tags["config_hash"]
-    _report(uri, experiment_id, config_hash, args.results_dir)
+    _report([(uri, experiment_id, config_hash)], args.results_dir)
     return 0
 
 
-def _report(uri: str, experiment_id: str, config_hash: str, results_dir: str) -> None:
+def _report(entries: list[tuple[str, str, str]], results_dir: str) -> None:
+    """Write the leaderboard for (tracking URI, experiment id, config hash) entries and print each summary."""
     from benchmark import report
 
-    results, table = report.write_report(uri, experiment_id, config_hash, results_dir)
-    report.print_summary(table, results)
+    for results, table in report.write_report(entries, results_dir):
+        if len(entries) > 1:
+            print(f"\n== {results.meta['dataset']} ==")
+        report.print_summary(table, results)
     print(f"\nleaderboard: {results_dir}/LEADERBOARD.md  (figures in {results_dir}/figures/)")
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 from benchmark.errors import BenchmarkError
 
 LOSSES = ("mse", "mae", "huber")
+PROTOCOLS = ("holdout", "backtest")
+WINDOW_TYPES = ("expanding", "sliding")
+BACKTEST_KEYS = ("protocol", "folds", "step", "window_type")
 OPTIMIZERS = ("rmsprop", "adam")
 
 # The classic tutorial protocol: 60-day window, next day, MinMax fitted on train, test = final 60 days,
@@ -56,6 +59,10 @@ class ExperimentConfig:
     learning_rate: float = 1e-3
     early_stopping: bool = True
     patience: int = 5
+    protocol: str = "holdout"  # or "backtest": rolling origin over `folds` test windows
+    folds: int = 1
+    step: int = 0  # points between fold origins; 0 means the test size (folds tile the end of the series)
+    window_type: str = "expanding"  # or "sliding": every fold trains on the same number of points
     # which trials and how to run them (not hashed)
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -73,6 +80,9 @@ class ExperimentConfig:
         """The fields that decide the numbers; the data file counts by its checksum, not its path."""
         values = {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUN_ONLY}
         values["data_checksum"] = self.data_checksum
+        if self.protocol == "holdout":  # backtest settings mean nothing here and must not split identical runs
+            for key in BACKTEST_KEYS:
+                values.pop(key)
         return values
 
     @property
@@ -80,6 +90,10 @@ class ExperimentConfig:
         """12 hex digits identifying the experiment without its seeds: equal hashes mean comparable runs."""
         blob = json.dumps(self.hashed_fields(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def fold_step(self) -> int:
+        return self.step or self.test_size
 
     @property
     def dataset_name(self) -> str:
@@ -116,6 +130,14 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError("early stopping needs a validation split: set --val-size or --no-early-stopping")
     if any(s < 0 for s in config.seeds) or not config.seeds:
         raise BenchmarkError(f"seeds must be non-negative integers, got {list(config.seeds)}")
+    if config.protocol not in PROTOCOLS:
+        raise BenchmarkError(f"unknown protocol '{config.protocol}' (known: {', '.join(PROTOCOLS)})")
+    if config.window_type not in WINDOW_TYPES:
+        raise BenchmarkError(f"unknown window type '{config.window_type}' (known: {', '.join(WINDOW_TYPES)})")
+    if config.folds < 1 or config.step < 0:
+        raise BenchmarkError(f"--folds must be at least 1 and --step not negative, got {config.folds}, {config.step}")
+    if config.protocol == "holdout" and config.folds != 1:
+        raise BenchmarkError("--folds needs --protocol backtest")
     if config.fill not in (None, "ffill"):
         raise BenchmarkError(f"unknown --fill '{config.fill}' (known: ffill)")
 
@@ -134,3 +156,39 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise BenchmarkError(f"--seeds must list distinct non-negative integers, got '{text}'")
     return seeds
+
+
+# Every `run` option has a key of the same name in an experiment file (TOML), with the type it must have.
+FILE_KEYS: dict[str, tuple[type, ...]] = {
+    "dataset": (str, list), "data": (str,), "target": (str,), "date_column": (str,), "fill": (str,),
+    "preset": (str,), "window": (int,), "horizon": (int,), "scaler": (str,), "test_size": (int,),
+    "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
+    "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
+    "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
+    "jobs": (int,), "tracking_uri": (str,), "experiment": (str,), "force": (bool,), "results_dir": (str,),
+}
+
+
+def load_file(path: str) -> dict:
+    """An experiment file's settings, with unknown keys and wrong types reported by name."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            settings = tomllib.load(f)
+    except FileNotFoundError:
+        raise BenchmarkError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BenchmarkError(f"{path}: cannot read config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchmarkError(f"{path}: invalid TOML ({exc})") from None
+    for key, value in settings.items():
+        if key not in FILE_KEYS:
+            raise BenchmarkError(f"{path}: unknown key '{key}' (known: {', '.join(FILE_KEYS)})")
+        allowed = FILE_KEYS[key]
+        wrong_bool = isinstance(value, bool) and bool not in allowed
+        if wrong_bool or not isinstance(value, allowed):
+            names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "true/false",
+                                 "list": "list"}[t.__name__] for t in allowed)
+            raise BenchmarkError(f"{path}: key '{key}' must be a {names}, got {type(value).__name__} {value!r}")
+    return settings

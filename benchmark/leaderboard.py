@@ -12,6 +12,7 @@ import pandas as pd
 from benchmark import metrics, stats
 
 REFERENCE = "naive"
+ORDER = ["fold", "date", "step"]  # every scored point of every fold, in time order within each fold
 ALPHA = 0.05
 
 
@@ -34,13 +35,13 @@ class Results:
 
 
 def _matrix(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """[n_points] in (date, step) order, for one trial's predictions."""
-    return frame.sort_values(["date", "step"])[column].to_numpy(dtype=float)
+    """[n_points] in (fold, date, step) order, for one trial's predictions."""
+    return frame.sort_values(ORDER)[column].to_numpy(dtype=float)
 
 
 def forecasts(results: Results) -> dict[tuple[str, str], pd.DataFrame]:
     """Each finished trial's predictions, keyed by (model, seed), sorted by date and step."""
-    return {key: group.sort_values(["date", "step"]).reset_index(drop=True)
+    return {key: group.sort_values(ORDER).reset_index(drop=True)
             for key, group in results.predictions.groupby(["model", "seed"], sort=False)}
 
 
@@ -52,16 +53,11 @@ def ensembles(results: Results) -> dict[str, pd.DataFrame]:
         if len(runs) < 2:
             continue
         frames = results.predictions[results.predictions["model"] == model]
-        mean = frames.groupby(["date", "step"], as_index=False).agg(
-            actual=("actual", "first"), predicted=("predicted", "mean"), last_observed=("last_observed", "first"))
+        mean = frames.groupby(ORDER, as_index=False).agg(
+            actual=("actual", "first"), predicted=("predicted", "mean"), last_observed=("last_observed", "first"),
+            mase_scale=("mase_scale", "first"))
         out[model] = mean
     return out
-
-
-def _naive_scale(results: Results) -> float:
-    """The MASE denominator, recovered from any finished trial (mae / mase)."""
-    row = results.finished.dropna(subset=["mae", "mase"]).iloc[0]
-    return float(row["mae"] / row["mase"])
 
 
 def _errors(frame: pd.DataFrame) -> np.ndarray:
@@ -103,16 +99,15 @@ def build_table(results: Results) -> pd.DataFrame:
             "seeds_significant": int(sum(p < ALPHA for p in p_sq)) if p_sq else np.nan,
             "epochs": float(runs["epochs_run"].mean()), "train_seconds": float(runs["train_seconds"].mean()),
         })
-    scale = _naive_scale(results)
     for model, frame in ensembles(results).items():
         actual, predicted = _matrix(frame, "actual"), _matrix(frame, "predicted")
         errors = predicted - actual
-        mae = metrics.mae(actual, predicted)
-        rmse = metrics.rmse(actual, predicted)
+        scores = metrics.frame_metrics(frame)
+        mae = scores["mae"]
         rows.append({
             "model": f"{model} (ensemble)", "row": "ensemble", "kind": "neural",
             "seeds": int((results.finished["model"] == model).sum()),
-            "mae_mean": mae, "rmse_mean": rmse, "mase_mean": mae / scale,
+            "mae_mean": mae, "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
             "theil_u2": stats.theils_u2(actual, predicted, _matrix(naive_frame, "predicted")),
             "skill_vs_naive": 1 - mae / naive_mae,
             "dm_p_squared": _dm(errors, naive_errors, "squared", horizon),
@@ -211,13 +206,15 @@ HEADERS = ["rank", "model", "seeds", "MAE mean ± sd", "MAE 95% CI", "RMSE", "MA
            "DM p vs naive (sq)", "DM p (abs)", "epochs", "train s"]
 
 
-def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str]) -> str:
-    """The whole LEADERBOARD.md."""
+def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
+           level: int = 1) -> str:
+    """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2."""
     from tabulate import tabulate
 
     m = results.meta
+    h1, h2 = "#" * level, "#" * (level + 1)
     lines = [
-        f"# Leaderboard: {m['dataset']}",
+        f"{h1} Leaderboard: {m['dataset']}",
         "",
         f"**Verdict.** {verdict(table)}",
         "",
@@ -225,7 +222,7 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         "",
         "| setting | value |", "|---|---|",
         f"| dataset | `{m['dataset']}` (sha256 `{m.get('dataset_checksum', '')[:16]}…`) |",
-        f"| protocol | {m.get('protocol', 'holdout')}, preset `{m.get('preset')}` |",
+        f"| protocol | {protocol_text(m)}, preset `{m.get('preset')}` |",
         f"| window → horizon | {m.get('window')} → {m.get('horizon')}, scaler `{m.get('scaler')}` |",
         f"| train targets | {m.get('train_start')} … {m.get('train_end')} ({m.get('train_windows')} windows) |",
         f"| validation targets | {m.get('val_start', '–')} … {m.get('val_end', '–')} |",
@@ -239,7 +236,8 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         f"| config hash | `{m.get('config_hash')}` |",
         f"| software | {m.get('software')} |",
         "",
-        "## Models, sorted by mean test MAE (original price scale)",
+        *fold_lines(m),
+        f"{h2} Models, sorted by mean test MAE (original price scale)",
         "",
         tabulate(markdown_rows(table), headers=HEADERS, tablefmt="github", disable_numparse=True),
         "",
@@ -253,15 +251,58 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
     ]
     failed = results.failed
     if len(failed):
-        lines += ["## Failed trials (not averaged in)", "",
+        lines += [f"{h2} Failed trials (not averaged in)", "",
                   tabulate([[r["model"], r["seed"], r["status"], r["failure_reason"]] for _, r in failed.iterrows()],
                            headers=["model", "seed", "status", "reason"], tablefmt="github"), ""]
-    lines += ["## Pairwise Diebold–Mariano p-values (two-sided, squared loss; ensembles for neural models)", "",
+    lines += [f"{h2} Pairwise Diebold–Mariano p-values (two-sided, squared loss; ensembles for neural models)", "",
               tabulate([[name, *[_fmt(v, 2) for v in row]] for name, row in pvalues.iterrows()],
                        headers=["", *pvalues.columns], tablefmt="github", disable_numparse=True), ""]
     if figures:
-        lines += ["## Figures", ""] + [f"![{title}]({path})" for title, path in figures.items()] + [""]
+        lines += [f"{h2} Figures", ""] + [f"![{title}]({path})" for title, path in figures.items()] + [""]
     return "\n".join(lines)
+
+
+def protocol_text(meta: dict) -> str:
+    if meta.get("protocol") != "backtest":
+        return "holdout (one test period)"
+    return (f"rolling-origin backtest, {meta.get('folds')} folds, {meta.get('window_type')} training window, "
+            "scaler refitted and model retrained per fold")
+
+
+def fold_lines(meta: dict) -> list[str]:
+    """The backtest's folds and their date ranges (nothing for a holdout)."""
+    import json
+
+    if meta.get("protocol") != "backtest" or not meta.get("fold_dates"):
+        return []
+    from tabulate import tabulate
+
+    rows = [[i, f.get("train_start"), f.get("train_end"), f.get("val_start", "–"), f.get("val_end", "–"),
+             f.get("test_start"), f.get("test_end")] for i, f in enumerate(json.loads(meta["fold_dates"]))]
+    return ["Folds (targets of each part; errors of all folds enter the tests):", "",
+            tabulate(rows, headers=["fold", "train from", "train to", "val from", "val to", "test from", "test to"],
+                     tablefmt="github"), ""]
+
+
+def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Rank of each model on each dataset and its mean rank over datasets (lower is better)."""
+    ranks = pd.DataFrame({name: t.set_index("model")["rank"] for name, t in tables.items()})
+    ranks["mean rank"] = ranks.mean(axis=1)
+    return ranks.sort_values("mean rank")
+
+
+def render_many(sections: list[str], tables: dict[str, pd.DataFrame]) -> str:
+    """LEADERBOARD.md for several datasets: the cross-dataset summary, then one section per dataset."""
+    from tabulate import tabulate
+
+    summary = summary_across(tables)
+    lines = [f"# Leaderboard: {', '.join(tables)}", "",
+             "## Across datasets: rank by mean test MAE on each dataset, and the mean rank", "",
+             tabulate(summary.reset_index(names="model"), headers="keys", tablefmt="github", showindex=False,
+                      floatfmt=".2f", missingval="–"), "",
+             "Verdicts per dataset:", ""]
+    lines += [f"- **{name}**: {verdict(table)}" for name, table in tables.items()]
+    return "\n".join([*lines, "", *sections])
 
 
 def csv_frame(results: Results, table: pd.DataFrame) -> pd.DataFrame:

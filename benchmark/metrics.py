@@ -28,9 +28,15 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(100 * np.mean(ratio))
 
 
-def mase(actual: np.ndarray, predicted: np.ndarray, naive_mae_in_sample: float) -> float:
-    """MAE scaled by the in-sample one-step naive MAE of the training part (Hyndman & Koehler 2006)."""
-    return mae(actual, predicted) / naive_mae_in_sample if naive_mae_in_sample > 0 else float("nan")
+def mase(actual: np.ndarray, predicted: np.ndarray, naive_mae_in_sample) -> float:
+    """Absolute errors scaled by the in-sample one-step naive MAE of the training part (Hyndman & Koehler 2006).
+
+    The scale may be one number or one per point (a backtest has one per fold).
+    """
+    scale = np.asarray(naive_mae_in_sample, dtype=float)
+    if np.any(scale <= 0):
+        return float("nan")
+    return float(np.mean(np.abs(predicted - actual) / scale))
 
 
 def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last_observed: np.ndarray) -> float:
@@ -39,14 +45,14 @@ def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last_observe
     A forecast of no change counts as right only when the price did not change: persistence scores the share of
     flat days, which is the honest reference.
     """
-    true_move = np.sign(actual - last_observed[:, None])
-    predicted_move = np.sign(predicted - last_observed[:, None])
+    true_move = np.sign(actual - last_observed)
+    predicted_move = np.sign(predicted - last_observed)
     return float(np.mean(true_move == predicted_move))
 
 
 def all_metrics(actual: np.ndarray, predicted: np.ndarray, last_observed: np.ndarray,
-                naive_mae_in_sample: float) -> dict[str, float]:
-    """The metric set every trial logs."""
+                naive_mae_in_sample) -> dict[str, float]:
+    """The metric set every trial logs; arrays of the same shape, one entry per scored point."""
     return {
         "mae": mae(actual, predicted),
         "rmse": rmse(actual, predicted),
@@ -55,3 +61,9 @@ def all_metrics(actual: np.ndarray, predicted: np.ndarray, last_observed: np.nda
         "mase": mase(actual, predicted, naive_mae_in_sample),
         "directional_accuracy": directional_accuracy(actual, predicted, last_observed),
     }
+
+
+def frame_metrics(frame) -> dict[str, float]:
+    """The metric set from a predictions table (columns actual, predicted, last_observed, mase_scale)."""
+    columns = [frame[c].to_numpy(dtype=float) for c in ("actual", "predicted", "last_observed", "mase_scale")]
+    return all_metrics(*columns)

@@ -12,6 +12,7 @@ Test windows step by `horizon`, so every test observation is scored exactly once
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,3 +186,28 @@ def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_siz
     test = _windows(values, test_origins, lookback, horizon, fitted)
     naive_mae = float(np.mean(np.abs(np.diff(train_values)))) if len(train_values) > 1 else float("nan")
     return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, naive_mae)
+
+
+def _slice(series: Series, start: int, stop: int) -> Series:
+    """The points [start, stop) of a series, same name and checksum (the checksum names the source data)."""
+    return dataclasses.replace(series, dates=series.dates[start:stop], values=series.values[start:stop])
+
+
+def prepare_folds(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str,
+                  folds: int = 1, step: int | None = None, window_type: str = "expanding") -> list[Prepared]:
+    """Rolling-origin folds, oldest first; fold k's test period ends (folds - 1 - k) * step points before the end.
+
+    Each fold is prepared on its own slice of the series, so its scaler is fitted on its own training part and
+    nothing after its test period exists for it. `sliding` keeps every fold's length equal to the first fold's.
+    """
+    step = step or test_size
+    n = len(series)
+    first_end = n - (folds - 1) * step
+    if first_end <= 0:
+        raise BenchmarkError(f"series too short: {n} points cannot hold {folds} folds {step} points apart")
+    out = []
+    for k in range(folds):
+        end = first_end + k * step
+        start = end - first_end if window_type == "sliding" else 0
+        out.append(prepare(_slice(series, start, end), lookback, horizon, test_size, val_size, scaler))
+    return out

@@ -16,12 +16,14 @@ import pandas as pd
 
 from benchmark import tracking
 from benchmark.errors import BenchmarkError
-from benchmark.leaderboard import Results, build_table, csv_frame, pairwise_pvalues, render, verdict
+from benchmark.leaderboard import Results, build_table, csv_frame, pairwise_pvalues, render, render_many, verdict
+from benchmark.runner import check_writable
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run")
 META_PARAMS = ("dataset", "dataset_checksum", "protocol", "preset", "window", "horizon", "scaler", "epochs",
                "batch_size", "loss", "optimizer", "learning_rate", "early_stopping", "patience", "train_windows",
-               "test_points", "train_start", "train_end", "val_start", "val_end", "test_start", "test_end")
+               "test_points", "train_start", "train_end", "val_start", "val_end", "test_start", "test_end",
+               "folds", "window_type", "fold_dates")
 
 
 def trials_frame(uri: str, experiment_id: str, config_hash: str) -> pd.DataFrame:
@@ -80,7 +82,11 @@ def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
             history = c.get_metric_history(trial["run_id"], key)
             histories += [{"model": trial["model"], "seed": trial["seed"], "epoch": m.step, "metric": key,
                            "value": m.value} for m in history]
-    return Results(meta, trials, pd.concat(predictions, ignore_index=True), pd.DataFrame(histories))
+    predictions = pd.concat(predictions, ignore_index=True)
+    if "fold" not in predictions:  # runs logged before backtests existed: one fold, one scale
+        row = finished.iloc[0]
+        predictions = predictions.assign(fold=0, mase_scale=float(row["mae"] / row["mase"]))
+    return Results(meta, trials, predictions, pd.DataFrame(histories))
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -96,31 +102,45 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def write_report(uri: str, experiment_id: str, config_hash: str, results_dir: str | Path,
-                 log_to_parent: bool = True) -> tuple[Results, pd.DataFrame]:
-    """LEADERBOARD.md, leaderboard.csv and figures/ under results_dir; figures also go to the parent run."""
+def write_report(entries: list[tuple[str, str, str]], results_dir: str | Path,
+                 log_to_parent: bool = True) -> list[tuple[Results, pd.DataFrame]]:
+    """LEADERBOARD.md, leaderboard.csv and figures/ for (tracking URI, experiment id, config hash) entries.
+
+    One entry gives one dataset's leaderboard; several give a cross-dataset summary and a section each. Figures
+    and the leaderboard are also logged to each configuration's latest parent run.
+    """
     from benchmark import plots
 
-    results = load_results(uri, experiment_id, config_hash)
-    table = build_table(results)
-    pvalues = pairwise_pvalues(results)
     out = Path(results_dir)
-    figures = plots.all_figures(results, table, pvalues)
-    paths = {}
-    for name, (title, fig) in figures.items():
-        path = out / "figures" / f"{name}.png"
-        _atomic(path, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
-        paths[title] = f"figures/{name}.png"
-    _atomic(out / "LEADERBOARD.md", lambda p: p.write_text(render(results, table, pvalues, paths) + "\n"))
-    _atomic(out / "leaderboard.csv", lambda p: csv_frame(results, table).to_csv(p, index=False))
+    check_writable(out)
+    many = len(entries) > 1
+    done, sections, frames, tables, written = [], [], [], {}, []
+    for uri, experiment_id, config_hash in entries:
+        results = load_results(uri, experiment_id, config_hash)
+        table = build_table(results)
+        pvalues = pairwise_pvalues(results)
+        dataset = results.meta["dataset"]
+        paths = {}
+        for name, (title, fig) in plots.all_figures(results, table, pvalues).items():
+            rel = f"figures/{dataset}_{name}.png" if many else f"figures/{name}.png"
+            _atomic(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
+            paths[title] = rel
+        sections.append(render(results, table, pvalues, paths, level=2 if many else 1))
+        frames.append(csv_frame(results, table))
+        tables[dataset] = table
+        written.append((uri, results.meta["parent_run_id"], list(paths.values())))
+        done.append((results, table))
+    text = render_many(sections, tables) if many else sections[0]
+    _atomic(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
+    _atomic(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
     if log_to_parent:
-        c = tracking.client(uri)
-        parent = results.meta["parent_run_id"]
-        c.log_artifact(parent, str(out / "LEADERBOARD.md"), "leaderboard")
-        c.log_artifact(parent, str(out / "leaderboard.csv"), "leaderboard")
-        for rel in paths.values():
-            c.log_artifact(parent, str(out / rel), "leaderboard/figures")
-    return results, table
+        for uri, parent, figures in written:
+            c = tracking.client(uri)
+            c.log_artifact(parent, str(out / "LEADERBOARD.md"), "leaderboard")
+            c.log_artifact(parent, str(out / "leaderboard.csv"), "leaderboard")
+            for rel in figures:
+                c.log_artifact(parent, str(out / rel), "leaderboard/figures")
+    return done
 
 
 def print_summary(table: pd.DataFrame, results: Results, file=sys.stdout) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmark import registry, tracking
 from benchmark.config import ExperimentConfig
+from benchmark.errors import BenchmarkError
 from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, run_trial
 
 
@@ -99,7 +100,7 @@ def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
 def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str) -> str:
     """The invocation's parent run, named after dataset and protocol, with the resolved config attached."""
     c = tracking.client(uri)
-    name = f"{config.dataset_name} · holdout · {config.preset}"
+    name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
     tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
             **tracking.environment_tags()}
     run = c.create_run(experiment_id, run_name=name, tags=tags)
@@ -116,12 +117,31 @@ def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command
     return run.info.run_id
 
 
-def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:
-    """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
+def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
+    """Everything that can be wrong with the user's input, checked before anything is trained or written.
+
+    Returns the config completed with the resolved tracking URI and the data's checksum (part of its hash).
+    """
     uri = config.tracking_uri or tracking.default_tracking_uri()
     tracking.check_reachable(uri)
-    prepared = prepared_for(config)  # bad data fails here, before anything is written
-    config = dataclasses.replace(config, data_checksum=prepared.series.checksum, tracking_uri=uri)
+    check_writable(Path(config.results_dir))
+    folds = prepared_for(config)  # bad data or windows that do not fit fail here
+    return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)
+
+
+def check_writable(folder: Path) -> None:
+    """The results folder, or the nearest folder that exists above it, must be writable."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise BenchmarkError(f"results folder {folder} is not writable ({existing} is read-only or not a folder)")
+
+
+def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:
+    """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
+    config = check_inputs(config)
+    uri = config.tracking_uri
     if not tracking.is_remote(uri):
         tracking.ensure_store(uri)
     experiment_id = tracking.ensure_experiment(uri, config.experiment or tracking.experiment_name(

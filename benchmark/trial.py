@@ -20,9 +20,9 @@ import pandas as pd
 from benchmark import catalog, registry, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
-from benchmark.metrics import all_metrics
-from benchmark.pipeline import Prepared, prepare
-from benchmark.training import Fit, TrialFailed, fit_model
+from benchmark.metrics import frame_metrics
+from benchmark.pipeline import Prepared, prepare_folds
+from benchmark.training import Fit, fit_model
 
 
 @dataclass(frozen=True)
@@ -57,61 +57,91 @@ def model_hash(model: str, hyperparams: dict) -> str:
 
 
 @lru_cache(maxsize=4)
-def prepared_for(config: ExperimentConfig) -> Prepared:
-    """The windows for a configuration, made once per process and shared by all its trials."""
+def prepared_for(config: ExperimentConfig) -> list[Prepared]:
+    """The folds' windows for a configuration (one fold for a holdout), made once per process."""
     series = catalog.load_series(config)
     try:
-        return prepare(series, config.lookback, config.horizon, config.test_size, config.val_size, config.scaler)
+        return prepare_folds(series, config.lookback, config.horizon, config.test_size, config.val_size,
+                             config.scaler, config.folds, config.fold_step, config.window_type)
     except BenchmarkError as exc:
         raise BenchmarkError(f"{config.data or config.dataset}: {exc}") from None
 
 
-def trial_params(spec: TrialSpec, prepared: Prepared, hyperparams: dict) -> dict[str, str]:
-    config = spec.config
+def overall_dates(folds: list[Prepared]) -> dict[str, str]:
+    """Each part's first target date in the first fold and last target date in the last fold."""
+    first, last = folds[0].split_dates(), folds[-1].split_dates()
+    return {k: (first if k.endswith("_start") else last)[k] for k in last if k in first}
+
+
+def trial_params(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, str]:
+    config, last = spec.config, folds[-1]
     params = {
         "model": spec.model, "seed": "none" if spec.seed is None else str(spec.seed),
         "kind": registry.get(spec.model).kind, "dataset": config.dataset_name,
-        "dataset_checksum": prepared.series.checksum, "preset": config.preset, "protocol": "holdout",
+        "dataset_checksum": last.series.checksum, "preset": config.preset, "protocol": config.protocol,
+        "folds": len(folds), "window_type": config.window_type,
         "window": config.lookback, "horizon": config.horizon, "scaler": config.scaler,
-        "train_windows": len(prepared.train), "val_windows": len(prepared.val) if prepared.val else 0,
-        "test_points": prepared.test.y.size, "epochs": config.epochs, "batch_size": config.batch_size,
+        "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
+        "test_points": sum(f.test.y.size for f in folds), "epochs": config.epochs, "batch_size": config.batch_size,
         "loss": config.loss, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
         "early_stopping": config.early_stopping, "patience": config.patience,
-        **prepared.split_dates(), **{f"hp.{k}": v for k, v in hyperparams.items()},
+        **overall_dates(folds), **{f"hp.{k}": v for k, v in hyperparams.items()},
     }
+    if len(folds) > 1:
+        params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
     return {k: str(v) for k, v in params.items()}
 
 
-def predictions_frame(prepared: Prepared, predicted: np.ndarray) -> pd.DataFrame:
-    """One row per scored test point: its date, lead time, actual, forecast and the last observed value."""
+def predictions_frame(prepared: Prepared, predicted: np.ndarray, fold: int = 0) -> pd.DataFrame:
+    """One row per scored test point: fold, date, lead time, actual, forecast, last observed value, MASE scale."""
     test, dates = prepared.test, prepared.series.dates
     horizon = prepared.horizon
     rows = np.repeat(np.arange(len(test)), horizon)
     steps = np.tile(np.arange(1, horizon + 1), len(test))
     target_index = test.origins[rows] + steps - 1
     return pd.DataFrame({
+        "fold": fold,
         "date": dates[target_index].strftime("%Y-%m-%d"),
         "step": steps,
         "actual": test.y.reshape(-1),
         "predicted": predicted.reshape(-1),
         "last_observed": test.x[rows, -1],
+        "mase_scale": prepared.naive_mae_in_sample,
     })
 
 
-def _log_success(c, run_id: str, prepared: Prepared, fit: Fit, predicted: np.ndarray, spec: TrialSpec) -> dict:
+def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
+              seed: int | None) -> tuple[pd.DataFrame, list[Fit]]:
+    """Train one model per fold (each on its own scaled training part) and collect every fold's predictions."""
+    frames, fits = [], []
+    for k, prepared in enumerate(folds):
+        fit = fit_model(model, hyperparams, prepared, config, seed)
+        frames.append(predictions_frame(prepared, prepared.test.inverse(fit.test_scaled), k))
+        fits.append(fit)
+    return pd.concat(frames, ignore_index=True), fits
+
+
+def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], spec: TrialSpec) -> dict:
     from mlflow.entities import Metric
 
-    metrics = all_metrics(prepared.test.y, predicted, prepared.test.x[:, -1], prepared.naive_mae_in_sample)
-    metrics.update(train_seconds=fit.train_seconds, epochs_run=float(fit.epochs_run))
-    if fit.best_epoch is not None:
-        metrics["best_epoch"] = float(fit.best_epoch)
+    metrics = frame_metrics(frame)
+    metrics.update(train_seconds=sum(f.train_seconds for f in fits),
+                   epochs_run=float(np.mean([f.epochs_run for f in fits])))
+    best = [f.best_epoch for f in fits if f.best_epoch is not None]
+    if best:
+        metrics["best_epoch"] = float(np.mean(best))
     entries = [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
-    for key, values in fit.history.items():
-        entries += [Metric(key, v, 0, epoch) for epoch, v in enumerate(values, start=1)]
+    if len(fits) > 1:
+        for k, fold in frame.groupby("fold"):
+            entries += [Metric(f"fold{k}.{name}", float(v), 0, 0) for name, v in frame_metrics(fold).items()
+                        if name in ("mae", "rmse", "mase")]
+    for k, fit in enumerate(fits):
+        prefix = "" if k == len(fits) - 1 else f"fold{k}."  # the last fold's curves are `loss` / `val_loss`
+        for key, values in fit.history.items():
+            entries += [Metric(prefix + key, v, 0, epoch) for epoch, v in enumerate(values, start=1)]
     for start in range(0, len(entries), 1000):  # the REST API takes at most 1000 metrics per batch
         c.log_batch(run_id, metrics=entries[start:start + 1000])
     with tempfile.TemporaryDirectory() as tmp:
-        frame = predictions_frame(prepared, predicted)
         frame.to_csv(Path(tmp) / "predictions.csv", index=False)
         from benchmark.plots import trial_forecast_figure
 
@@ -124,19 +154,18 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
     model = registry.get(spec.model)
     hyperparams = dict(model.defaults)
-    prepared = prepared_for(spec.config)
+    folds = prepared_for(spec.config)
     c = tracking.client(spec.tracking_uri)
     tags = {"mlflow.parentRunId": spec.parent_run_id, "run_type": "trial",
             "config_hash": spec.config.config_hash, "model_hash": model_hash(spec.model, hyperparams),
             "mlflow.note.content": model.description, **spec.environment}
     run = c.create_run(spec.experiment_id, run_name=spec.name, tags=tags)
     run_id = run.info.run_id
-    c.log_batch(run_id, params=_params(trial_params(spec, prepared, hyperparams)))
+    c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
     try:
-        fit = fit_model(model, hyperparams, prepared, spec.config, spec.seed)
-        predicted = prepared.test.inverse(fit.test_scaled)
-        metrics = _log_success(c, run_id, prepared, fit, predicted, spec)
-    except (TrialFailed, Exception) as exc:  # noqa: BLE001 - one broken trial must not stop the grid
+        frame, fits = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
+        metrics = _log_success(c, run_id, frame, fits, spec)
+    except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         c.set_tag(run_id, "failure_reason", reason)
         c.set_terminated(run_id, "FAILED")

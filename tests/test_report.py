@@ -15,7 +15,8 @@ LAST = np.array([9.0, 10.0, 11.0, 12.0, 11.0, 13.0])  # persistence forecasts
 
 
 def frame(model: str, seed: str, predicted) -> pd.DataFrame:
-    return pd.DataFrame({"date": DATES, "step": 1, "actual": ACTUAL, "predicted": predicted, "last_observed": LAST,
+    return pd.DataFrame({"fold": 0, "date": DATES, "step": 1, "actual": ACTUAL, "predicted": predicted,
+                         "last_observed": LAST, "mase_scale": 2.0,
                          "model": model, "seed": seed})
 
 
