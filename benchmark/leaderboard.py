@@ -162,7 +162,13 @@ def verdict(table: pd.DataFrame) -> str:
         text = "No neural model beat naive persistence at the 5% level (Diebold–Mariano, squared loss)."
         if best is not None:
             text += (f" The best neural model, {best['model']}, has mean MAE {best['mae_mean']:.4g} against "
-                     f"persistence's {naive['mae_mean']:.4g} (DM p = {best['dm_p_squared']:.3g}).")
+                     f"persistence's {naive['mae_mean']:.4g} (median DM p over seeds = {best['dm_p_squared']:.3g}).")
+        ensembles = table[(table["row"] == "ensemble") & table["beats_naive"]]
+        if len(ensembles):
+            names = ", ".join(f"{r['model']} (MAE {r['mae_mean']:.4g}, p = {r['dm_p_squared']:.2g})"
+                              for _, r in ensembles.iterrows())
+            text += (f" Averaging the seeds' forecasts does beat it: {names}; a single trained network does not "
+                     "reliably.")
         return text
     parts = [f"{r['model']} (MAE {r['mae_mean']:.4g} vs {naive['mae_mean']:.4g}, median p = {r['dm_p_squared']:.3g}, "
              f"significant in {int(r['seeds_significant'])}/{int(r['seeds'])} seeds)" for _, r in winners.iterrows()]

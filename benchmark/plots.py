@@ -49,8 +49,11 @@ def seed_distribution_figure(results, metric: str = "mae"):
     return fig
 
 
-def forecast_figure(results, table):
-    """Actual test prices with the best seed's one-step forecast of each model and naive persistence."""
+def forecast_figure(results, table, zoom: int = 30):
+    """Actual test prices with the best seed's one-step forecast of each model and naive persistence.
+
+    Top: the whole test period; bottom: its last `zoom` points, where the lines can be told apart.
+    """
     finished = results.finished
     preds = results.predictions[results.predictions["step"] == 1]
     best = finished.astype({"mae": float}).sort_values("mae").drop_duplicates("model")
@@ -63,11 +66,16 @@ def forecast_figure(results, table):
             label = row["model"] if row["model"] == "naive" else f"{row['model']} (seed {row['seed']})"
             frames.append(pd.DataFrame({"date": pd.to_datetime(p["date"]), "price": p["predicted"], "series": label}))
     long = pd.concat(frames, ignore_index=True)
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    sns.lineplot(long, x="date", y="price", hue="series", ax=ax, lw=1.1)
-    ax.set(title=f"Test period: actual vs one-step forecasts, best seed per model ({results.meta.get('dataset')})",
-           xlabel="date", ylabel="price (original scale)")
-    ax.legend(title="series", fontsize=8)
+    fig, (full, last) = plt.subplots(2, 1, figsize=(10, 7.5))
+    sns.lineplot(long, x="date", y="price", hue="series", ax=full, lw=1.0)
+    recent = long[long["date"] >= sorted(long["date"].unique())[-zoom]]
+    sns.lineplot(recent, x="date", y="price", hue="series", style="series", markers=True, dashes=False, ax=last,
+                 lw=1.0, legend=False)
+    dataset = results.meta.get("dataset")
+    full.set(title=f"Test period: actual vs one-step forecasts, best seed per model ({dataset})",
+             xlabel="date", ylabel="price (original scale)")
+    last.set(title=f"Last {zoom} test points", xlabel="date", ylabel="price (original scale)")
+    full.legend(title="series", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
     plt.close(fig)
@@ -84,7 +92,8 @@ def loss_curves_figure(results):
         return fig
     h = h.assign(split=h["metric"].map({"loss": "train", "val_loss": "validation"}))
     grid = sns.relplot(h, x="epoch", y="value", hue="split", units="seed", estimator=None, col="model",
-                       col_wrap=min(4, h["model"].nunique()), kind="line", height=3, aspect=1.1, alpha=0.7, marker="o",
+                       col_wrap=min(4, h["model"].nunique()), kind="line", height=3, aspect=1.1, alpha=0.7,
+                       marker="o" if h["epoch"].max() == 1 else None,
                        facet_kws={"sharey": False})
     grid.set_axis_labels("epoch", f"loss ({results.meta.get('loss', 'mse')}, scaled units)")
     grid.set_titles("{col_name}")
