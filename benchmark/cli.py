@@ -61,6 +61,10 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
     grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
     grid.add_argument("--jobs", type=int, metavar="N", help="worker processes for trials (default 1)")
+    grid.add_argument("--executor", choices=["local", "dask"],
+                      help="local: this machine's --jobs processes (default); dask: a Dask cluster")
+    grid.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                      help="existing Dask scheduler (default with --executor dask: a LocalCluster of --jobs workers)")
     grid.add_argument("--force", action="store_true", default=None, help="retrain trials that already finished")
     out = p.add_argument_group("tracking and outputs")
     out.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")

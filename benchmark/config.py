@@ -67,13 +67,16 @@ class ExperimentConfig:
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     jobs: int = 1
+    executor: str = "local"  # or "dask"
+    scheduler: str | None = None  # tcp://HOST:PORT of an existing Dask scheduler
     tracking_uri: str | None = None
     experiment: str | None = None
     force: bool = False
     results_dir: str = "results"
     data_checksum: str = field(default="", compare=False)
 
-    RUN_ONLY = ("models", "seeds", "jobs", "tracking_uri", "experiment", "force", "results_dir", "data_checksum",
+    RUN_ONLY = ("models", "seeds", "jobs", "executor", "scheduler", "tracking_uri", "experiment", "force",
+                "results_dir", "data_checksum",
                 "data", "preset")
 
     def hashed_fields(self) -> dict:
@@ -138,6 +141,10 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError(f"--folds must be at least 1 and --step not negative, got {config.folds}, {config.step}")
     if config.protocol == "holdout" and config.folds != 1:
         raise BenchmarkError("--folds needs --protocol backtest")
+    if config.executor not in ("local", "dask"):
+        raise BenchmarkError(f"unknown executor '{config.executor}' (known: local, dask)")
+    if config.scheduler and config.executor != "dask":
+        raise BenchmarkError("--scheduler needs --executor dask")
     if config.fill not in (None, "ffill"):
         raise BenchmarkError(f"unknown --fill '{config.fill}' (known: ffill)")
 
@@ -165,7 +172,8 @@ FILE_KEYS: dict[str, tuple[type, ...]] = {
     "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
     "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
     "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
-    "jobs": (int,), "tracking_uri": (str,), "experiment": (str,), "force": (bool,), "results_dir": (str,),
+    "jobs": (int,), "executor": (str,), "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
+    "force": (bool,), "results_dir": (str,),
 }
 
 

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
-import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark import registry, tracking
+from benchmark import executors, registry, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
-from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, run_trial
+from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for
 
 
 @dataclass
@@ -67,34 +63,20 @@ def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
     return len(stale)
 
 
-def _init_worker(threads: int) -> None:
-    # Thread counts must be in the environment before TensorFlow initialises in this process.
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def execute(specs: list[TrialSpec], config: ExperimentConfig) -> Iterator[TrialResult]:
+    """The configured executor; it never changes what a trial computes."""
+    if config.executor == "dask":
+        return executors.run_dask(specs, config.scheduler, config.jobs)
+    return executors.run_local(specs, config.jobs)
 
 
-def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
-    """Run trials in this process (jobs=1) or in `jobs` worker processes, yielding results as they finish."""
-    if jobs <= 1 or len(specs) <= 1:
-        for spec in specs:
-            yield run_trial(spec)
-        return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(run_trial, spec): spec for spec in specs}
-        try:
-            for future in as_completed(futures):
-                spec = futures[future]
-                try:
-                    yield future.result()
-                except BrokenProcessPool as exc:
-                    yield TrialResult(spec.model, spec.seed, "", "FAILED", error=f"worker process died: {exc}")
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+def close_unfinished(uri: str, experiment_id: str, parent: str, status: str, reason: str) -> None:
+    """Trial runs of this invocation still RUNNING (interrupted, or their worker died) get a final status."""
+    c = tracking.client(uri)
+    query = f"tags.mlflow.parentRunId = '{parent}' AND attributes.status = 'RUNNING'"
+    for run in c.search_runs([experiment_id], query):
+        c.set_tag(run.info.run_id, "failure_reason", reason)
+        c.set_terminated(run.info.run_id, status)
 
 
 def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str) -> str:
@@ -123,19 +105,23 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     Returns the config completed with the resolved tracking URI and the data's checksum (part of its hash).
     """
     uri = config.tracking_uri or tracking.default_tracking_uri()
+    if config.executor == "dask" and config.scheduler and not tracking.is_remote(uri):
+        raise BenchmarkError(f"--executor dask with --scheduler needs a tracking server (--tracking-uri "
+                             f"http://HOST:PORT): workers on other hosts cannot write to {uri}")
     tracking.check_reachable(uri)
-    check_writable(Path(config.results_dir))
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
+    check_writable(Path(config.results_dir))
     return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)
 
 
 def check_writable(folder: Path) -> None:
-    """The results folder, or the nearest folder that exists above it, must be writable."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise BenchmarkError(f"results folder {folder} is not writable ({existing} is read-only or not a folder)")
+    """Create the results folder if needed and prove a file can be written there (os.access lies to root)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise BenchmarkError(f"results folder {folder} is not writable ({exc.strerror or exc})") from None
 
 
 def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:
@@ -159,11 +145,13 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     results: list[TrialResult] = []
     c = tracking.client(uri)
     try:
-        for result in _with_progress(execute(specs, config.jobs), len(specs), progress):
+        for result in _with_progress(execute(specs, config), len(specs), progress):
             results.append(result)
     except BaseException:
+        close_unfinished(uri, experiment_id, parent, "KILLED", "interrupted")
         c.set_terminated(parent, "KILLED")
         raise
+    close_unfinished(uri, experiment_id, parent, "FAILED", executors.LOST)
     c.set_terminated(parent, "FINISHED" if all(r.status == "FINISHED" for r in results) else "FAILED")
     return RunOutcome(experiment_id, parent, config, uri, results, skipped)
 

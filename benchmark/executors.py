@@ -1,0 +1,143 @@
+"""Where trials run: in this process, in a local pool of worker processes, or on a Dask cluster.
+
+Every executor runs the same pure `run_trial(spec)` and yields `TrialResult`s as trials finish. A worker that
+dies mid-trial fails that trial with the reason; trials that had not started yet still run; nothing is retried
+silently (a rerun of the same command retries what did not finish).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from benchmark import tracking
+from benchmark.errors import BenchmarkError
+from benchmark.trial import TrialResult, TrialSpec, run_trial
+
+EXECUTORS = ("local", "dask")
+LOST = "worker process died during the trial"
+
+
+def init_worker(threads: int) -> None:
+    """Thread counts must be in the environment before TensorFlow initialises in a worker."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def threads_per_worker(jobs: int) -> int:
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
+    """A trial whose worker vanished: its run (if it was created) is marked FAILED with the reason."""
+    c = tracking.client(spec.tracking_uri)
+    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
+             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
+    run_id = ""
+    for run in c.search_runs([spec.experiment_id], query):
+        run_id = run.info.run_id
+        c.set_tag(run_id, "failure_reason", reason)
+        c.set_terminated(run_id, "FAILED")
+    return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
+
+
+def _started(spec: TrialSpec) -> bool:
+    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
+             f"params.seed = '{'none' if spec.seed is None else spec.seed}'")
+    return bool(tracking.client(spec.tracking_uri).search_runs([spec.experiment_id], query, max_results=1))
+
+
+def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
+    """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool."""
+    if jobs <= 1 or len(specs) <= 1:
+        for spec in specs:
+            yield run_trial(spec)
+        return
+    queue = list(specs)
+    while queue:
+        queue = yield from _pool_round(queue, jobs)
+
+
+def _pool_round(specs: list[TrialSpec], jobs: int):
+    """Run specs in one pool; if a worker dies, fail the trials it took down and return those never started."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker,
+                               initargs=(threads_per_worker(jobs),))
+    futures = {pool.submit(run_trial, spec): spec for spec in specs}
+    broken: list[TrialSpec] = []
+    try:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+    requeue = []
+    for spec in broken:
+        if _started(spec):
+            yield settle_lost(spec)
+        else:
+            requeue.append(spec)
+    return requeue
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop at once: cancel what is queued and end the workers (their runs are marked by the runner)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
+def run_dask(specs: list[TrialSpec], scheduler: str | None, jobs: int) -> Iterator[TrialResult]:
+    """Submit every trial to a Dask cluster (or a LocalCluster sized to this machine when no scheduler is given)."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise BenchmarkError("--executor dask needs the dask extra: pip install -e '.[dask]'") from None
+    cluster = None
+    # A lost worker fails its trial instead of being silently retried elsewhere (a rerun retries it).
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        if scheduler is None:
+            workers = max(1, jobs)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, host="127.0.0.1")
+            address = cluster.scheduler_address
+        else:
+            address = scheduler
+        try:
+            client = Client(address, timeout="20s")
+        except OSError as exc:
+            if cluster is not None:
+                cluster.close()
+            raise BenchmarkError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    try:
+        threads = threads_per_worker(jobs) if cluster is not None else 0
+        if threads:
+            client.run(init_worker, threads)
+        futures = {client.submit(run_trial, spec, key=f"trial-{spec.model}-{spec.seed}-{spec.parent_run_id}",
+                                 pure=False): spec for spec in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            if future.status == "finished":
+                yield future.result()
+            else:
+                yield settle_lost(spec, f"{LOST} ({type(future.exception()).__name__})")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
