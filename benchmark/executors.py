@@ -46,24 +46,37 @@ def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
 
 
 def _started(spec: TrialSpec) -> bool:
+    """Whether the trial created its run (and so may have been what killed its worker)."""
     query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
-             f"params.seed = '{'none' if spec.seed is None else spec.seed}'")
+             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
     return bool(tracking.client(spec.tracking_uri).search_runs([spec.experiment_id], query, max_results=1))
 
 
 def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
-    """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool."""
+    """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool.
+
+    When a worker dies, the pool takes every running trial down with it and cannot tell which one killed it.
+    Those trials get their runs marked FAILED and one more attempt, alone in a one-worker pool, where a death is
+    unambiguous: a trial lost there fails for good. Trials that never started simply run in the next pool.
+    """
     if jobs <= 1 or len(specs) <= 1:
         for spec in specs:
             yield run_trial(spec)
         return
-    queue = list(specs)
+    queue, suspects = list(specs), []
     while queue:
-        queue = yield from _pool_round(queue, jobs)
+        queue, lost = yield from _pool_round(queue, jobs)
+        for spec in lost:
+            settle_lost(spec, f"{LOST}; retried alone")
+        suspects += lost
+    while suspects:
+        suspects, lost = yield from _pool_round(suspects, 1)
+        for spec in lost:
+            yield settle_lost(spec)
 
 
 def _pool_round(specs: list[TrialSpec], jobs: int):
-    """Run specs in one pool; if a worker dies, fail the trials it took down and return those never started."""
+    """Run specs in one pool; return (trials that never started, trials lost with a dying worker)."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker,
                                initargs=(threads_per_worker(jobs),))
@@ -82,13 +95,8 @@ def _pool_round(specs: list[TrialSpec], jobs: int):
         _stop(pool)
         raise
     pool.shutdown(wait=True)
-    requeue = []
-    for spec in broken:
-        if _started(spec):
-            yield settle_lost(spec)
-        else:
-            requeue.append(spec)
-    return requeue
+    lost = [spec for spec in broken if _started(spec)]
+    return [spec for spec in broken if spec not in lost], lost
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -8,15 +8,19 @@ Neural builders return an uncompiled Keras model; baselines set `SEEDED = False`
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 
 from benchmark import PROJECT_ROOT
 from benchmark.errors import BenchmarkError
 
 MODELS_DIR = PROJECT_ROOT / "models"
+# Extra folders of model files (os.pathsep-separated), e.g. your own architectures kept outside this repository.
+EXTRA_MODELS_ENV = "FORECAST_BENCHMARK_MODELS"
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,12 @@ def _load(path) -> ModelSpec:
 @cache
 def registry() -> dict[str, ModelSpec]:
     """All models, neural first then baselines, each group by name."""
-    specs = [_load(p) for p in sorted(MODELS_DIR.glob("*.py")) if not p.name.startswith("_")]
+    folders = [MODELS_DIR, *(Path(p) for p in os.environ.get(EXTRA_MODELS_ENV, "").split(os.pathsep) if p)]
+    specs = [_load(p) for folder in folders for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise BenchmarkError(f"model name(s) defined twice: {', '.join(duplicates)} (check ${EXTRA_MODELS_ENV})")
     return {s.name: s for s in sorted(specs, key=lambda s: (not s.seeded, s.name))}
 
 

@@ -1,0 +1,233 @@
+"""Interruption, failed trials, atomic outputs, bad results folders and large inputs, with real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import cli, registry
+from benchmark.report import _atomic
+from tests.conftest import TINY_ARGS, benchmark_command
+
+# Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.
+SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "30", "--no-early-stopping"]
+
+
+STATUS_SQL = """
+SELECT model.value AS model, seed.value AS seed, runs.status AS status, COALESCE(reason.value, '') AS reason
+FROM runs
+JOIN tags AS kind ON kind.run_uuid = runs.run_uuid AND kind.key = 'run_type' AND kind.value = 'trial'
+LEFT JOIN params AS model ON model.run_uuid = runs.run_uuid AND model.key = 'model'
+LEFT JOIN params AS seed ON seed.run_uuid = runs.run_uuid AND seed.key = 'seed'
+LEFT JOIN tags AS reason ON reason.run_uuid = runs.run_uuid AND reason.key = 'failure_reason'
+"""
+
+
+def trial_statuses(store: str) -> pd.DataFrame:
+    """Trial runs read straight from the SQLite file, read-only: polling never races the child's writes."""
+    path = store.removeprefix("sqlite:///")
+    columns = ["model", "seed", "status", "reason"]
+    if not os.path.exists(path):
+        return pd.DataFrame(columns=columns)
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            return pd.DataFrame(db.execute(STATUS_SQL).fetchall(), columns=columns)
+    except sqlite3.OperationalError:  # tables not created yet
+        return pd.DataFrame(columns=columns)
+
+
+def start_run(store: str, csv: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[str]]:
+    args = ["run", "--data", str(csv), "--models", "lstm", "--seeds", "3", "--tracking-uri", store,
+            "--results-dir", str(tmp_path / "results"), *SLOW_TRIAL]
+    child = subprocess.Popen(benchmark_command(*args), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    return child, args
+
+
+def wait_for(store: str, child: subprocess.Popen, finished_lstm: int, timeout: float = 240) -> None:
+    """Until `finished_lstm` LSTM trials finished and the next one is training."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert child.poll() is None, child.communicate()
+        runs = trial_statuses(store)
+        lstm = runs[runs["model"] == "lstm"]
+        if (lstm["status"] == "FINISHED").sum() >= finished_lstm and (lstm["status"] == "RUNNING").any():
+            time.sleep(1.0)  # well inside the running trial's fit
+            return
+        time.sleep(0.3)
+    raise AssertionError("the run never reached the expected state")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, tiny_csv, tmp_path):
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    child, args = start_run(store, tiny_csv, tmp_path)
+    wait_for(store, child, finished_lstm=1)
+    sent = time.monotonic()
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert time.monotonic() - sent < 30  # stops promptly, mid-fit
+    assert "rerun the same command to resume" in err
+    runs = trial_statuses(store)
+    assert "RUNNING" not in set(runs["status"])
+    assert (runs["status"] == "KILLED").sum() == 1
+    finished = runs[runs["status"] == "FINISHED"]
+    assert len(finished) == 3 + 1  # baselines + the first LSTM seed survive
+
+    rerun = subprocess.run(benchmark_command(*args), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "resume: 4 finished trial(s)" in rerun.stderr
+    assert rerun.stderr.count(": FINISHED") == 2  # only the two missing LSTM seeds were trained
+    lstm = trial_statuses(store).query("model == 'lstm' and status == 'FINISHED'")
+    assert sorted(lstm["seed"]) == ["0", "1", "2"]
+
+
+@pytest.mark.slow
+def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv, tmp_path):
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    child, args = start_run(store, tiny_csv, tmp_path)
+    wait_for(store, child, finished_lstm=1)
+    child.kill()
+    child.communicate(timeout=30)
+    runs = trial_statuses(store)
+    assert (runs["status"] == "RUNNING").sum() == 1 and (runs["status"] == "FINISHED").sum() == 4
+
+    assert cli.main(args) == 0
+    runs = trial_statuses(store)
+    stale = runs[runs["status"] == "KILLED"]
+    assert len(stale) == 1 and stale["reason"].iloc[0].startswith("stale")
+    assert "RUNNING" not in set(runs["status"])
+    assert sorted(runs.query("model == 'lstm' and status == 'FINISHED'")["seed"]) == ["0", "1", "2"]
+
+
+BROKEN_MODELS = {
+    "broken": '''
+        """Raises while building."""
+        DEFAULTS = {}
+
+
+        def build(input_shape, horizon):
+            raise RuntimeError("this architecture cannot be built")
+        ''',
+    "diverge": '''
+        """Outputs infinity, so the loss is not finite."""
+        DEFAULTS = {}
+
+
+        def build(input_shape, horizon):
+            import keras
+
+            inputs = keras.Input(shape=input_shape)
+            outputs = keras.layers.Lambda(lambda x: x[:, -1, :] * float("inf"))(inputs)
+            return keras.Model(inputs, keras.layers.Dense(horizon)(outputs))
+        ''',
+    "crash": '''
+        """Kills its own worker process mid-trial."""
+        import os
+
+        DEFAULTS = {}
+
+
+        def build(input_shape, horizon):
+            os._exit(3)
+        ''',
+}
+
+
+@pytest.fixture
+def broken_models(tmp_path, monkeypatch):
+    folder = tmp_path / "extra_models"
+    folder.mkdir()
+    for name, source in BROKEN_MODELS.items():
+        (folder / f"{name}.py").write_text(textwrap.dedent(source))
+    monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(folder))
+    registry.registry.cache_clear()
+    yield folder
+    registry.registry.cache_clear()
+
+
+@pytest.mark.slow
+def test_failed_trials_are_recorded_listed_apart_and_never_averaged(broken_models, tiny_csv, tmp_path):
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    out = tmp_path / "results"
+    # Two worker processes: the crashing model takes its worker down; the other trials still run.
+    code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp,broken,diverge,crash", "--seeds", "1",
+                     "--jobs", "2", "--tracking-uri", store, "--results-dir", str(out), *TINY_ARGS])
+    assert code == 1  # some trials failed, after the others finished
+    runs = trial_statuses(store)
+    final = runs.sort_values("status").groupby("model").agg(statuses=("status", set), reasons=("reason", " | ".join))
+    assert "FINISHED" in final.loc["mlp", "statuses"] and final.loc["naive", "statuses"] == {"FINISHED"}
+    assert final.loc["broken", "statuses"] == {"FAILED"} and "cannot be built" in final.loc["broken", "reasons"]
+    assert final.loc["diverge", "statuses"] == {"FAILED"} and "non-finite" in final.loc["diverge", "reasons"]
+    # A dying worker takes the pool's running trials down: each gets one more attempt, a repeat offender fails.
+    assert final.loc["crash", "statuses"] == {"FAILED"} and "worker process died" in final.loc["crash", "reasons"]
+    assert (runs["model"] == "crash").sum() == 2
+    text = (out / "LEADERBOARD.md").read_text()
+    failed_section = text.split("Failed trials (not averaged in)")[1].split("##")[0]
+    for name in ("broken", "diverge", "crash"):
+        assert f"| {name} " in failed_section
+    table = pd.read_csv(out / "leaderboard.csv")
+    assert not set(table["model"]) & {"broken", "diverge", "crash"}
+
+
+def test_atomic_write_never_leaves_a_truncated_file(tmp_path):
+    target = tmp_path / "LEADERBOARD.md"
+    target.write_text("complete old leaderboard\n")
+
+    def interrupted(path: Path) -> None:
+        path.write_text("half of a new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _atomic(target, interrupted)
+    assert target.read_text() == "complete old leaderboard\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["LEADERBOARD.md"]
+
+
+@pytest.mark.parametrize("where", ["/proc/forecast-results", "a-file"])
+def test_unwritable_results_folder_is_a_clear_error_before_training(where, tiny_csv, tmp_path):
+    results = where if where.startswith("/") else str(tmp_path / where)
+    if not where.startswith("/"):
+        Path(results).write_text("not a folder")
+    out = subprocess.run(benchmark_command("run", "--data", str(tiny_csv), "--tracking-uri",
+                                           f"sqlite:///{tmp_path / 'm.db'}", "--results-dir", results, *TINY_ARGS),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error: results folder") and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m.db").exists()
+
+
+@pytest.mark.slow
+def test_a_200000_point_series_runs_in_bounded_memory(tmp_path):
+    n, window = 200_000, 60
+    values = 100 + np.cumsum(np.random.default_rng(0).normal(0, 1, n)) * 0.01
+    dates = pd.date_range("1500-01-01", periods=n, freq="D", unit="s")
+    path = tmp_path / "long.csv"
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": values.round(6)}).to_csv(path, index=False)
+    code = (
+        "import resource, sys\n"
+        "from benchmark.cli import main\n"
+        f"rc = main(['run', '--data', {str(path)!r}, '--models', 'mlp', '--seeds', '1', '--epochs', '1',"
+        f" '--window', '{window}', '--tracking-uri', 'sqlite:///{tmp_path}/m.db', '--results-dir', '{tmp_path}/r'])\n"
+        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ))
+    assert out.returncode == 0, out.stderr[-2000:]
+    peak_mb = int(out.stderr.split("PEAK_RSS_KB")[1].split()[0]) / 1024
+    one_copy_mb = n * window * 8 / 2**20  # one float64 copy of every window: ~92 MB
+    print(f"200,000 points, window {window}: peak RSS {peak_mb:.0f} MB ({peak_mb / one_copy_mb:.1f} window copies)")
+    assert peak_mb < 1024 + 16 * one_copy_mb  # TensorFlow's ~1 GB plus a bounded number of window copies
