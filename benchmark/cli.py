@@ -140,8 +140,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if len(configs) > 1:
             print(f"== {cfg.dataset_name} ==", file=sys.stderr)
         outcomes.append(runner.run(cfg, command=command))
-    _report([(o.tracking_uri, o.experiment_id, o.config.config_hash) for o in outcomes], configs[0].results_dir)
     failed = [f for o in outcomes for f in o.failed]
+    try:
+        _report([(o.tracking_uri, o.experiment_id, o.config.config_hash) for o in outcomes], configs[0].results_dir)
+    except BenchmarkError as exc:
+        if not failed:
+            raise
+        print(f"no leaderboard: {exc}", file=sys.stderr)  # training went wrong, not the user's input
     for f in failed:
         print(f"failed: {f.model} seed {f.seed}: {f.error}", file=sys.stderr)
     return EXIT_FAILED_TRIALS if failed else 0

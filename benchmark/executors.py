@@ -137,14 +137,25 @@ def run_dask(specs: list[TrialSpec], scheduler: str | None, jobs: int) -> Iterat
         threads = threads_per_worker(jobs) if cluster is not None else 0
         if threads:
             client.run(init_worker, threads)
-        futures = {client.submit(run_trial, spec, key=f"trial-{spec.model}-{spec.seed}-{spec.parent_run_id}",
-                                 pure=False): spec for spec in specs}
-        for future in as_completed(futures):
-            spec = futures[future]
+        attempts = dict.fromkeys(specs, 0)
+
+        def submit(spec: TrialSpec):
+            attempts[spec] += 1
+            key = f"trial-{spec.model}-{spec.seed}-{spec.parent_run_id}-{attempts[spec]}"
+            future = client.submit(run_trial, spec, key=key, pure=False)
+            futures[future] = spec
+            return future
+
+        futures: dict = {}
+        running = as_completed([submit(spec) for spec in specs])
+        for future in running:
+            spec = futures.pop(future)
             if future.status == "finished":
                 yield future.result()
-            else:
+            elif _started(spec) or attempts[spec] >= 3:
                 yield settle_lost(spec, f"{LOST} ({type(future.exception()).__name__})")
+            else:  # queued on the dead worker but never started: run it elsewhere
+                running.add(submit(spec))
     finally:
         client.close()
         if cluster is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -49,6 +51,22 @@ def configure_tensorflow() -> None:
     _TF_READY = True
 
 
+@contextlib.contextmanager
+def private_python_random(seed: int):
+    """Keras draws the seeds of default initializers and dropout from Python's global `random`, which other
+    threads of a worker process (Dask's heartbeats, MLflow's run names) draw from too. Building with a private
+    generator makes identically seeded models identical whatever else the process does.
+    """
+    from keras.src.random import seed_generator  # where Keras keeps its reference to `random`
+
+    shared = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = shared
+
+
 def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
               seed: int | None) -> Fit:
     """Build, train and predict the test windows (scaled); the same protocol for every model of a kind."""
@@ -80,9 +98,9 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     configure_tensorflow()
     import keras
 
-    # Seed right before building: Keras' default initializers and dropout draw from the global generators.
     keras.utils.set_random_seed(seed)
-    model = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
+    with private_python_random(seed):
+        model = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
     model.compile(optimizer=_optimizer(config), loss=_loss(config))
 
     callbacks = [keras.callbacks.TerminateOnNaN()]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +76,29 @@ def tiny_run(tmp_path_factory, tiny_csv) -> TinyRun:
     store = f"sqlite:///{folder / 'mlflow.db'}"
     code = run_cli(store, tiny_csv, results_dir=folder / "results")
     return TinyRun(store, code, folder / "results")
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real `mlflow server` on 127.0.0.1 (free port, one worker) over a temporary SQLite store."""
+    port = free_port()
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 's.db'}",
+               "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2).read()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
+            time.sleep(0.5)
+    yield url
+    os.killpg(server.pid, signal.SIGTERM)  # the server and its uvicorn worker, by process id
+    server.wait(timeout=30)
+
+

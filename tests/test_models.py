@@ -47,3 +47,32 @@ def test_selecting_models_always_adds_the_baselines():
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(BenchmarkError, match=r"unknown model 'transformer' \(known: .*lstm"):
         registry.select("lstm,transformer")
+
+
+def test_identically_seeded_builds_match_while_other_threads_draw_from_random():
+    """Dask workers and MLflow draw from Python's global `random` in other threads; builds must not care."""
+    import random
+    import threading
+
+    from benchmark.training import private_python_random
+
+    stop = threading.Event()
+
+    def noisy():
+        while not stop.is_set():
+            random.random()
+
+    spec = registry.get("lstm")
+    thread = threading.Thread(target=noisy, daemon=True)
+    thread.start()
+    try:
+        weights = []
+        for _ in range(2):
+            with private_python_random(7):
+                model = spec.build((20, 1), 1, **spec.defaults)
+            weights.append([w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in model.weights])
+    finally:
+        stop.set()
+        thread.join()
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from tests.conftest import TINY_ARGS, benchmark_command, free_port
-
-
-@pytest.fixture
-def mlflow_server(tmp_path):
-    port = free_port()
-    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 's.db'}",
-               "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=2).read()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
-    yield url
-    os.killpg(server.pid, signal.SIGTERM)  # the server and its uvicorn worker, by process id
-    server.wait(timeout=30)
+from tests.conftest import TINY_ARGS, benchmark_command
 
 
 def rest(url: str, endpoint: str, body: dict) -> dict:
