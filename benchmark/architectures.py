@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 
-def stacked(layer, input_shape: tuple[int, ...], horizon: int, units, dropout: float, flatten: bool = False):
+def layer_sizes(units, layers: int | None = None) -> list[int]:
+    """`units` as one width per layer: an int repeats, a sequence is cut or extended with its last width.
+
+    Without `layers`, a sequence keeps its length and an int means one layer.
+    """
+    if layers is None:
+        layers = 1 if isinstance(units, int | float) else len(units)
+    sizes = [int(units)] * layers if isinstance(units, int | float) else [int(u) for u in units]
+    if layers < 1 or not sizes:
+        raise ValueError(f"need at least one layer, got layers={layers}, units={units}")
+    return (sizes + [sizes[-1]] * layers)[:layers]
+
+
+def stacked(layer, input_shape: tuple[int, ...], horizon: int, units, layers: int | None, dropout: float,
+            flatten: bool = False):
     """layer(units[0]) -> Dropout -> ... -> layer(units[-1]) -> Dropout -> Dense(horizon), uncompiled.
 
     Recurrent layers return sequences except the last one; with `flatten` the window is flattened first (MLP).
     """
     import keras
 
+    units = layer_sizes(units, layers)
     inputs = keras.Input(shape=input_shape)  # [batch, lookback, 1]
     x = keras.layers.Flatten()(inputs) if flatten else inputs  # MLP: -> [batch, lookback]
     for i, n in enumerate(units):

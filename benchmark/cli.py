@@ -61,6 +61,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
     grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
     grid.add_argument("--jobs", type=int, metavar="N", help="worker processes for trials (default 1)")
+    grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
+                      help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
+                           "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")
     grid.add_argument("--executor", choices=["local", "dask"],
                       help="local: this machine's --jobs processes (default); dask: a Dask cluster")
     grid.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -98,9 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace) -> list:
     """One resolved config per dataset: preset values < experiment file < flags given on the command line."""
-    from benchmark import catalog, config, registry
+    from benchmark import catalog, config, registry, sweep
 
     settings = config.load_file(args.config) if args.config else {}
+    grid = {k: v if isinstance(v, list) else [v] for k, v in settings.pop("sweep", {}).items()}
+    grid.update(sweep.parse_sets(args.set_values or []))  # --set KEY overrides the file's [sweep] KEY
     for key in config.FILE_KEYS:
         value = getattr(args, key, None)
         if value is not None:
@@ -120,8 +125,10 @@ def configs_from_args(args: argparse.Namespace) -> list:
     }
     preset = shared.pop("preset", "default")
     if shared.get("data"):
-        return [config.resolve(preset, **shared)]
-    return [config.resolve(preset, dataset=name, **shared) for name in datasets]
+        bases = [config.resolve(preset, **shared)]
+    else:
+        bases = [config.resolve(preset, dataset=name, **shared) for name in datasets]
+    return [point for base in bases for point in sweep.expand(base, grid)]
 
 
 def _as_list(value) -> list[str]:
@@ -138,11 +145,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes = []
     for cfg in configs:
         if len(configs) > 1:
-            print(f"== {cfg.dataset_name} ==", file=sys.stderr)
+            point = ", ".join(f"{k}={v}" for k, v in cfg.sweep)
+            print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
         outcomes.append(runner.run(cfg, command=command))
     failed = [f for o in outcomes for f in o.failed]
     try:
-        _report([(o.tracking_uri, o.experiment_id, o.config.config_hash) for o in outcomes], configs[0].results_dir)
+        _report(report_entries(outcomes), configs[0].results_dir)
     except BenchmarkError as exc:
         if not failed:
             raise
@@ -152,19 +160,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_FAILED_TRIALS if failed else 0
 
 
+def report_entries(outcomes) -> list[tuple[str, str, list[str]]]:
+    """One entry per dataset, with the config hashes of all its grid points (one outside sweeps)."""
+    entries: dict[str, tuple[str, str, list[str]]] = {}
+    for o in outcomes:
+        entry = entries.setdefault(o.config.dataset_name, (o.tracking_uri, o.experiment_id, []))
+        entry[2].append(o.config.config_hash)
+    return list(entries.values())
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark import report, tracking
 
     uri = args.tracking_uri or tracking.default_tracking_uri()
     tracking.check_reachable(uri)
     experiment_id = report.resolve_experiment(uri, args.experiment)
-    config_hash = args.config_hash or report.latest_parent(uri, experiment_id).data.tags["config_hash"]
-    _report([(uri, experiment_id, config_hash)], args.results_dir)
+    if args.config_hash:
+        hashes = [args.config_hash]
+    else:
+        hashes = report.sweep_hashes(uri, experiment_id, report.latest_parent(uri, experiment_id))
+    _report([(uri, experiment_id, hashes)], args.results_dir)
     return 0
 
 
-def _report(entries: list[tuple[str, str, str]], results_dir: str) -> None:
-    """Write the leaderboard for (tracking URI, experiment id, config hash) entries and print each summary."""
+def _report(entries: list[tuple[str, str, list[str]]], results_dir: str) -> None:
+    """Write the leaderboard for (tracking URI, experiment id, config hashes) entries and print each summary."""
     from benchmark import report
 
     for results, table in report.write_report(entries, results_dir):

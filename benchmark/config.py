@@ -63,6 +63,7 @@ class ExperimentConfig:
     folds: int = 1
     step: int = 0  # points between fold origins; 0 means the test size (folds tile the end of the series)
     window_type: str = "expanding"  # or "sliding": every fold trains on the same number of points
+    overrides: tuple = ()  # model hyper-parameters set by a sweep point, e.g. (("lstm.units", 64),)
     # which trials and how to run them (not hashed)
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -73,10 +74,12 @@ class ExperimentConfig:
     experiment: str | None = None
     force: bool = False
     results_dir: str = "results"
+    sweep: tuple = ()  # this grid point's varied keys and values (a label; the numbers are decided above)
+    sweep_id: str = ""  # shared by every point of one sweep
     data_checksum: str = field(default="", compare=False)
 
     RUN_ONLY = ("models", "seeds", "jobs", "executor", "scheduler", "tracking_uri", "experiment", "force",
-                "results_dir", "data_checksum",
+                "results_dir", "data_checksum", "sweep", "sweep_id",
                 "data", "preset")
 
     def hashed_fields(self) -> dict:
@@ -86,6 +89,8 @@ class ExperimentConfig:
         if self.protocol == "holdout":  # backtest settings mean nothing here and must not split identical runs
             for key in BACKTEST_KEYS:
                 values.pop(key)
+        if not self.overrides:
+            values.pop("overrides")
         return values
 
     @property
@@ -173,7 +178,7 @@ FILE_KEYS: dict[str, tuple[type, ...]] = {
     "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
     "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
     "jobs": (int,), "executor": (str,), "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
-    "force": (bool,), "results_dir": (str,),
+    "force": (bool,), "results_dir": (str,), "sweep": (dict,),
 }
 
 
@@ -197,6 +202,6 @@ def load_file(path: str) -> dict:
         wrong_bool = isinstance(value, bool) and bool not in allowed
         if wrong_bool or not isinstance(value, allowed):
             names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "true/false",
-                                 "list": "list"}[t.__name__] for t in allowed)
+                                 "list": "list", "dict": "table"}[t.__name__] for t in allowed)
             raise BenchmarkError(f"{path}: key '{key}' must be a {names}, got {type(value).__name__} {value!r}")
     return settings

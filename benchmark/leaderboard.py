@@ -192,7 +192,9 @@ def _fmt(value, digits: int = 4) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}g}"
 
 
-def markdown_rows(table: pd.DataFrame) -> list[list[str]]:
+def markdown_rows(table: pd.DataFrame, chosen: dict[str, str] | None = None) -> list[list[str]]:
+    """Table rows as text; a sweep's networks carry the configuration chosen for them."""
+    chosen = chosen or {}
     rows = []
     for _, r in table.iterrows():
         sd = "" if pd.isna(r.get("mae_sd")) else f" ± {_fmt(r['mae_sd'], 3)}"
@@ -200,7 +202,8 @@ def markdown_rows(table: pd.DataFrame) -> list[list[str]]:
         p = r["dm_p_squared"]
         marker = "" if r["model"] == REFERENCE else (" ✓" if r["beats_naive"] else " ✗ n.s.")
         rows.append([
-            r["rank"], r["model"] + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
+            r["rank"], r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else "")
+            + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
             f"{_fmt(r['mae_mean'])}{sd}", ci, _fmt(r["rmse_mean"]), _fmt(r["mase_mean"], 3), _fmt(r["theil_u2"], 3),
             "ref" if r["model"] == REFERENCE else f"{_fmt(p, 2)}{marker}", _fmt(r["dm_p_absolute"], 2),
             _fmt(r.get("epochs"), 3), _fmt(r.get("train_seconds"), 3),
@@ -213,7 +216,7 @@ HEADERS = ["rank", "model", "seeds", "MAE mean ± sd", "MAE 95% CI", "RMSE", "MA
 
 
 def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
-           level: int = 1) -> str:
+           level: int = 1, extra: list[str] | None = None) -> str:
     """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2."""
     from tabulate import tabulate
 
@@ -245,7 +248,8 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         *fold_lines(m),
         f"{h2} Models, sorted by mean test MAE (original price scale)",
         "",
-        tabulate(markdown_rows(table), headers=HEADERS, tablefmt="github", disable_numparse=True),
+        tabulate(markdown_rows(table, m.get("chosen", {})), headers=HEADERS, tablefmt="github",
+                 disable_numparse=True),
         "",
         "MAE mean ± sd and the 95% Student-t interval are over seeds; baselines are deterministic (one run). "
         "`(ensemble)` rows score the mean of the seeds' forecasts. MASE divides by the in-sample one-step naive "
@@ -255,6 +259,7 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         "above (intervals overlap).",
         "",
     ]
+    lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
     failed = results.failed
     if len(failed):
         lines += [f"{h2} Failed trials (not averaged in)", "",

@@ -113,6 +113,22 @@ def pvalue_heatmap_figure(pvalues: pd.DataFrame):
     return fig
 
 
+def sweep_figure(meta: dict):
+    """Validation and test MAE of every grid point, per architecture (lines join the points in grid order)."""
+    points = meta["sweep_points"]
+    long = pd.concat([points.assign(split="validation", value=points["val_mae"]),
+                      points.assign(split="test", value=points["test_mae"])], ignore_index=True)
+    grid = sns.catplot(long, x="point", y="value", hue="split", col="model", kind="point", height=3.2, aspect=1.3,
+                       sharey=False, col_wrap=min(4, points["model"].nunique()))
+    grid.set_axis_labels("configuration", "MAE (price units, mean over seeds)")
+    grid.set_titles("{col_name}")
+    for ax in grid.axes.flat:
+        ax.tick_params(axis="x", rotation=30)
+    grid.figure.suptitle("Sweep: validation (used to choose) and test MAE per configuration", y=1.03)
+    plt.close(grid.figure)
+    return grid.figure
+
+
 def all_figures(results, table, pvalues) -> dict:
     """name -> (title, figure) for the leaderboard."""
     return {

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import tracking
+from benchmark import sweep, tracking
 from benchmark.errors import BenchmarkError
 from benchmark.leaderboard import Results, build_table, csv_frame, pairwise_pvalues, render, render_many, verdict
 from benchmark.runner import check_writable
 
-METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run")
+METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
 META_PARAMS = ("dataset", "dataset_checksum", "protocol", "preset", "window", "horizon", "scaler", "epochs",
                "batch_size", "loss", "optimizer", "learning_rate", "early_stopping", "patience", "train_windows",
                "test_points", "train_start", "train_end", "val_start", "val_end", "test_start", "test_end",
@@ -68,7 +68,9 @@ def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
     meta = {k: sample.data.params.get(k) for k in META_PARAMS}
     seeds = sorted({int(s) for s in finished[finished["kind"] == "neural"]["seed"]})
     versions = {k.split(".")[-1]: v for k, v in sample.data.tags.items() if k.startswith("benchmark.version.")}
-    meta.update(config_hash=config_hash, command=parent.data.tags.get("benchmark.command", ""),
+    label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(sample.data.params.items())
+                      if k.startswith("sweep."))
+    meta.update(config_hash=config_hash, command=parent.data.tags.get("benchmark.command", ""), sweep_label=label,
                 seeds=f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "–",
                 software=", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
                 parent_run_id=parent.info.run_id)
@@ -102,12 +104,63 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def write_report(entries: list[tuple[str, str, str]], results_dir: str | Path,
-                 log_to_parent: bool = True) -> list[tuple[Results, pd.DataFrame]]:
-    """LEADERBOARD.md, leaderboard.csv and figures/ for (tracking URI, experiment id, config hash) entries.
+def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[Results, list[str]]:
+    """A sweep's leaderboard data: for each network the grid point chosen on validation MAE, the baselines once,
+    plus the sensitivity table and the per-point summary as markdown lines."""
+    from tabulate import tabulate
 
-    One entry gives one dataset's leaderboard; several give a cross-dataset summary and a section each. Figures
-    and the leaderboard are also logged to each configuration's latest parent run.
+    points = [load_results(uri, experiment_id, h) for h in config_hashes]
+    labelled = []
+    for results in points:
+        trials = results.finished.assign(point=results.meta["sweep_label"], config_hash=results.meta["config_hash"])
+        labelled.append(trials)
+    trials = pd.concat(labelled, ignore_index=True)
+    networks = trials[trials["kind"] == "neural"].astype({"val_mae": float, "mae": float})
+    chosen = sweep.select(networks)
+    base = points[0]
+    keep_trials = [base.trials[base.trials["kind"] == "baseline"]]
+    keep_predictions = [base.predictions[base.predictions["model"].isin(set(base.trials.query("kind == 'baseline'")
+                                                                             ["model"]))]]
+    keep_histories = []
+    by_label = {r.meta["sweep_label"]: r for r in points}
+    for row in chosen.itertuples():
+        source = by_label[row.point]
+        keep_trials.append(source.trials[source.trials["model"] == row.model])
+        keep_predictions.append(source.predictions[source.predictions["model"] == row.model])
+        if not source.histories.empty:
+            keep_histories.append(source.histories[source.histories["model"] == row.model])
+    meta = dict(base.meta, chosen={r.model: r.point for r in chosen.itertuples()})
+    combined = Results(meta, pd.concat(keep_trials, ignore_index=True),
+                       pd.concat(keep_predictions, ignore_index=True),
+                       pd.concat(keep_histories, ignore_index=True) if keep_histories else pd.DataFrame())
+    per_point = networks.groupby(["model", "point"], sort=False).agg(
+        seeds=("mae", "size"), val_mae=("val_mae", "mean"), test_mae=("mae", "mean")).reset_index()
+    per_point = per_point.sort_values("model", kind="stable").reset_index(drop=True)
+    per_point["chosen"] = [("✓" if chosen.set_index("model").loc[m, "point"] == p else "")
+                           for m, p in zip(per_point["model"], per_point["point"], strict=True)]
+    spread = sweep.sensitivity(networks)
+    lines = [
+        "## Sweep: each architecture at the configuration with the best mean validation MAE", "",
+        f"{len(points)} grid points; every point trained under every seed. The choice uses validation MAE only "
+        "(price scale, mean over seeds); the test period is never looked at to choose. The main table shows each "
+        "architecture at its chosen point.", "",
+        tabulate(per_point, headers=["model", "configuration", "seeds", "val MAE", "test MAE", "chosen"],
+                 tablefmt="github", showindex=False, floatfmt=".4g"), "",
+        "## Sensitivity: test MAE over the grid (mean over seeds per point)", "",
+        tabulate(spread, headers=["model", "min", "median", "max", "points"], tablefmt="github", showindex=False,
+                 floatfmt=".4g"), "",
+    ]
+    combined.meta["sweep_points"] = per_point
+    return combined, lines
+
+
+def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
+                 log_to_parent: bool = True) -> list[tuple[Results, pd.DataFrame]]:
+    """LEADERBOARD.md, leaderboard.csv and figures/ for (tracking URI, experiment id, config hashes) entries.
+
+    An entry is one dataset: one config hash gives its leaderboard, several (a sweep's grid points) give each
+    architecture at the point chosen on validation plus the sensitivity table. Several entries give a
+    cross-dataset summary and a section each. Files also go to each configuration's latest parent run.
     """
     from benchmark import plots
 
@@ -115,17 +168,24 @@ def write_report(entries: list[tuple[str, str, str]], results_dir: str | Path,
     check_writable(out)
     many = len(entries) > 1
     done, sections, frames, tables, written = [], [], [], {}, []
-    for uri, experiment_id, config_hash in entries:
-        results = load_results(uri, experiment_id, config_hash)
+    for uri, experiment_id, config_hashes in entries:
+        extra: list[str] = []
+        if len(config_hashes) > 1:
+            results, extra = load_sweep(uri, experiment_id, config_hashes)
+        else:
+            results = load_results(uri, experiment_id, config_hashes[0])
         table = build_table(results)
         pvalues = pairwise_pvalues(results)
         dataset = results.meta["dataset"]
+        figures = plots.all_figures(results, table, pvalues)
+        if "sweep_points" in results.meta:
+            figures["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(results.meta))
         paths = {}
-        for name, (title, fig) in plots.all_figures(results, table, pvalues).items():
+        for name, (title, fig) in figures.items():
             rel = f"figures/{dataset}_{name}.png" if many else f"figures/{name}.png"
             _atomic(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
             paths[title] = rel
-        sections.append(render(results, table, pvalues, paths, level=2 if many else 1))
+        sections.append(render(results, table, pvalues, paths, level=2 if many else 1, extra=extra))
         frames.append(csv_frame(results, table))
         tables[dataset] = table
         written.append((uri, results.meta["parent_run_id"], list(paths.values())))
@@ -143,6 +203,16 @@ def write_report(entries: list[tuple[str, str, str]], results_dir: str | Path,
     return done
 
 
+def sweep_hashes(uri: str, experiment_id: str, parent) -> list[str]:
+    """The config hashes of every grid point of the parent's sweep (just its own outside sweeps)."""
+    sweep_id = parent.data.tags.get("sweep_id")
+    if not sweep_id:
+        return [parent.data.tags["config_hash"]]
+    runs = tracking.client(uri).search_runs([experiment_id], f"tags.run_type = 'parent' AND "
+                                            f"tags.sweep_id = '{sweep_id}'", order_by=["attributes.start_time ASC"])
+    return list(dict.fromkeys(r.data.tags["config_hash"] for r in runs))
+
+
 def print_summary(table: pd.DataFrame, results: Results, file=sys.stdout) -> None:
     """The terminal version: rank, model, MAE over seeds, MASE, DM p, and the verdict."""
     from tabulate import tabulate
@@ -150,7 +220,7 @@ def print_summary(table: pd.DataFrame, results: Results, file=sys.stdout) -> Non
     from benchmark.leaderboard import HEADERS, markdown_rows
 
     keep = [0, 1, 2, 3, 6, 8]
-    rows = [[row[i] for i in keep] for row in markdown_rows(table)]
+    rows = [[row[i] for i in keep] for row in markdown_rows(table, results.meta.get("chosen"))]
     print(tabulate(rows, headers=[HEADERS[i] for i in keep], disable_numparse=True), file=file)
     print("\n" + verdict(table), file=file)
 

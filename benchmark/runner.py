@@ -16,7 +16,7 @@ from pathlib import Path
 from benchmark import executors, registry, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
-from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for
+from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
 
 
 @dataclass
@@ -49,7 +49,7 @@ def pending(config: ExperimentConfig, uri: str, experiment_id: str) -> tuple[lis
         return trials, 0
     done = {tracking.run_key(r) for r in tracking.trial_runs(uri, experiment_id, config.config_hash, "FINISHED")}
     todo = [(m, s) for m, s in trials
-            if tracking.trial_key(m, s, model_hash(m, dict(registry.get(m).defaults))) not in done]
+            if tracking.trial_key(m, s, model_hash(m, trial_hyperparameters(m, config))) not in done]
     return todo, len(trials) - len(todo)
 
 
@@ -83,12 +83,15 @@ def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command
     """The invocation's parent run, named after dataset and protocol, with the resolved config attached."""
     c = tracking.client(uri)
     name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
+    if config.sweep:
+        name += " · " + ", ".join(f"{k}={v}" for k, v in config.sweep)
     tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
+            "sweep_id": config.sweep_id,
             **tracking.environment_tags()}
     run = c.create_run(experiment_id, run_name=name, tags=tags)
     params = {**config.hashed_fields(), "models": ",".join(config.models),
               "seeds": ",".join(map(str, config.seeds)), "jobs": config.jobs, "preset": config.preset,
-              "data": config.data or ""}
+              "data": config.data or "", **{f"sweep.{k}": v for k, v in config.sweep}}
     from mlflow.entities import Param
 
     c.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])

@@ -6,6 +6,7 @@ import contextlib
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class Fit:
     """What training produced: scaled test predictions and the record of how training went."""
 
     test_scaled: np.ndarray  # [n_test, horizon]
+    val_scaled: np.ndarray | None = None  # [n_val, horizon], for choosing among configurations
     history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch loss / val_loss
     epochs_run: int = 0
     best_epoch: int | None = None
@@ -32,6 +34,21 @@ class Fit:
 
 
 _TF_READY = False
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (where C++ libraries write) for the duration of the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def configure_tensorflow() -> None:
@@ -44,7 +61,8 @@ def configure_tensorflow() -> None:
     if _TF_READY:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    with _quiet_stderr():  # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL; Python errors still raise
+        import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # per-model predict tracing warnings are expected: one model per trial
     tf.config.experimental.enable_op_determinism()
@@ -76,7 +94,8 @@ def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
         estimator = spec.build(input_shape, prepared.horizon, **hyperparams)
         estimator.fit(prepared.train.inputs, prepared.train.targets)
         predictions = estimator.predict(prepared.test.inputs)
-        return Fit(predictions, train_seconds=time.perf_counter() - start)
+        val = estimator.predict(prepared.val.inputs) if prepared.val is not None else None
+        return Fit(predictions, val, train_seconds=time.perf_counter() - start)
     return _fit_keras(spec, hyperparams, prepared, config, seed)
 
 
@@ -125,6 +144,7 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     predictions = model.predict(prepared.test.inputs.astype(np.float32), batch_size=1024, verbose=0)
     if not np.all(np.isfinite(predictions)):
         raise TrialFailed("the model predicted non-finite values")
+    val = None if validation is None else model.predict(validation[0], batch_size=1024, verbose=0)
     best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
     history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
-    return Fit(predictions, history, len(losses), best, train_seconds)
+    return Fit(predictions, val, history, len(losses), best, train_seconds)

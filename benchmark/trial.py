@@ -50,6 +50,13 @@ class TrialResult:
     error: str | None = None
 
 
+def trial_hyperparameters(model: str, config: ExperimentConfig) -> dict:
+    """The model's defaults with this configuration's sweep overrides applied."""
+    from benchmark.sweep import apply_overrides
+
+    return apply_overrides(model, registry.get(model).defaults, config.overrides)
+
+
 def model_hash(model: str, hyperparams: dict) -> str:
     """Identifies a model's hyper-parameters, so editing a model file never resumes into stale results."""
     blob = json.dumps({"model": model, **hyperparams}, sort_keys=True, default=str)
@@ -89,6 +96,7 @@ def trial_params(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> d
     }
     if len(folds) > 1:
         params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
+    params.update({f"sweep.{k}": v for k, v in config.sweep})  # the varied keys, to group by in the UI
     return {k: str(v) for k, v in params.items()}
 
 
@@ -111,20 +119,26 @@ def predictions_frame(prepared: Prepared, predicted: np.ndarray, fold: int = 0) 
 
 
 def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
-              seed: int | None) -> tuple[pd.DataFrame, list[Fit]]:
-    """Train one model per fold (each on its own scaled training part) and collect every fold's predictions."""
-    frames, fits = [], []
+              seed: int | None) -> tuple[pd.DataFrame, list[Fit], float]:
+    """Train one model per fold (each on its own scaled training part); every fold's test predictions and the
+    validation MAE on the price scale (what sweeps choose by, since losses differ between configurations)."""
+    frames, fits, val_errors = [], [], []
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
         frames.append(predictions_frame(prepared, prepared.test.inverse(fit.test_scaled), k))
+        if fit.val_scaled is not None:
+            val_errors.append(np.abs(prepared.val.inverse(fit.val_scaled) - prepared.val.y).reshape(-1))
         fits.append(fit)
-    return pd.concat(frames, ignore_index=True), fits
+    val_mae = float(np.mean(np.concatenate(val_errors))) if val_errors else float("nan")
+    return pd.concat(frames, ignore_index=True), fits, val_mae
 
 
-def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], spec: TrialSpec) -> dict:
+def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], val_mae: float, spec: TrialSpec) -> dict:
     from mlflow.entities import Metric
 
     metrics = frame_metrics(frame)
+    if np.isfinite(val_mae):
+        metrics["val_mae"] = val_mae
     metrics.update(train_seconds=sum(f.train_seconds for f in fits),
                    epochs_run=float(np.mean([f.epochs_run for f in fits])))
     best = [f.best_epoch for f in fits if f.best_epoch is not None]
@@ -153,18 +167,18 @@ def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], spec: Tri
 def run_trial(spec: TrialSpec) -> TrialResult:
     """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
     model = registry.get(spec.model)
-    hyperparams = dict(model.defaults)
+    hyperparams = trial_hyperparameters(spec.model, spec.config)
     folds = prepared_for(spec.config)
     c = tracking.client(spec.tracking_uri)
-    tags = {"mlflow.parentRunId": spec.parent_run_id, "run_type": "trial",
+    tags = {"mlflow.parentRunId": spec.parent_run_id, "run_type": "trial", "sweep_id": spec.config.sweep_id,
             "config_hash": spec.config.config_hash, "model_hash": model_hash(spec.model, hyperparams),
             "mlflow.note.content": model.description, **spec.environment}
     run = c.create_run(spec.experiment_id, run_name=spec.name, tags=tags)
     run_id = run.info.run_id
     c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
     try:
-        frame, fits = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
-        metrics = _log_success(c, run_id, frame, fits, spec)
+        frame, fits, val_mae = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
+        metrics = _log_success(c, run_id, frame, fits, val_mae, spec)
     except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         c.set_tag(run_id, "failure_reason", reason)

@@ -3,9 +3,9 @@
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 
-def build(input_shape, horizon, units, dropout):
+def build(input_shape, horizon, units, dropout, layers=None):
     import keras
 
     from benchmark.architectures import stacked
 
-    return stacked(keras.layers.GRU, input_shape, horizon, units, dropout)
+    return stacked(keras.layers.GRU, input_shape, horizon, units, layers, dropout)

@@ -3,7 +3,7 @@
 DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
 
 
-def build(input_shape, horizon, units, dropout, activation):
+def build(input_shape, horizon, units, dropout, activation, layers=None):
     import keras
 
     from benchmark.architectures import stacked
@@ -11,4 +11,4 @@ def build(input_shape, horizon, units, dropout, activation):
     def dense(n):
         return keras.layers.Dense(n, activation=activation)
 
-    return stacked(dense, input_shape, horizon, units, dropout, flatten=True)
+    return stacked(dense, input_shape, horizon, units, layers, dropout, flatten=True)
