@@ -61,6 +61,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
     grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
     grid.add_argument("--jobs", type=int, metavar="N", help="worker processes for trials (default 1)")
+    grid.add_argument("--steps-per-execution", type=int, metavar="N",
+                      help="batches per compiled training call (default 16; speed only, same numbers)")
     grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
                       help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
                            "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")

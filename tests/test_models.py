@@ -76,3 +76,24 @@ def test_identically_seeded_builds_match_while_other_threads_draw_from_random():
         thread.join()
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["lstm", "mlp"])
+def test_speed_settings_do_not_change_results(name):
+    """steps_per_execution only batches the calls: the same seed gives the same predictions."""
+    from benchmark.config import resolve
+    from benchmark.data import Series
+    from benchmark.pipeline import prepare
+    from benchmark.training import fit_model
+
+    values = 50 + 5 * np.sin(np.arange(300) / 5.0) + np.random.default_rng(0).normal(0, 0.3, 300)
+    prepared = prepare(Series.from_array("check", values, source="test"), 16, 1, 20, 20, "window")
+    spec = registry.get(name)
+    runs = []
+    for steps in (1, 16):
+        config = resolve("default", epochs=3, patience=3, batch_size=32, steps_per_execution=steps,
+                         models=(name,), seeds=(0,))
+        runs.append(fit_model(spec, dict(spec.defaults), prepared, config, seed=0))
+    np.testing.assert_allclose(runs[0].test_scaled, runs[1].test_scaled, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(runs[0].history["loss"], runs[1].history["loss"], rtol=1e-5)
+    assert len(runs[1].history["epoch_seconds"]) == 3
