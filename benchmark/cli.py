@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("--config-hash", help="which configuration (default: the most recent run's)")
     p_report.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
     p_report.set_defaults(func=cmd_report)
+    p_perf = sub.add_parser("perf", help="measure the suite against the plain Keras loop (writes PERFORMANCE.md)")
+    p_perf.add_argument("--quick", action="store_true", help="a small version (CI): 400 days, 2 epochs, 1 seed")
+    p_perf.add_argument("--repeats", type=int, help="interleaved repeats of every variant (default 3)")
+    p_perf.add_argument("--epochs", type=int, help="epochs per trial (default 5)")
+    p_perf.add_argument("--seeds", type=int, help="seeds per model (default 2)")
+    p_perf.add_argument("--output", default="results/PERFORMANCE.md", help="the generated report ('-': print only)")
+    p_perf.set_defaults(func=cmd_perf)
     p_ui = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 and print the runs view's address")
     p_ui.add_argument("--port", type=int, default=5000)
     p_ui.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -218,6 +225,19 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         d = series.describe()
         rows.append((name, info.kind, d["length"], d["start"], d["end"], info.description))
     print(tabulate(rows, headers=["dataset", "kind", "points", "start", "end", "description"]))
+    return 0
+
+
+def cmd_perf(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark import perf
+
+    for name in ("repeats", "epochs", "seeds"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise BenchmarkError(f"--{name} must be at least 1")
+    output = None if args.output == "-" else Path(args.output)
+    print(perf.main(args.quick, output, args.repeats, args.epochs, args.seeds))
     return 0
 
 

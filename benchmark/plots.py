@@ -12,15 +12,13 @@ import seaborn as sns  # noqa: E402
 
 
 def trial_forecast_figure(frame: pd.DataFrame, title: str):
-    """One trial's one-step forecast against the actual test prices."""
+    """One trial's one-step forecast against the actual test prices (plain matplotlib: drawn once per trial)."""
     first = frame[frame["step"] == 1]
     dates = pd.to_datetime(first["date"])
-    long = pd.concat([
-        pd.DataFrame({"date": dates, "price": first["actual"], "series": "actual"}),
-        pd.DataFrame({"date": dates, "price": first["predicted"], "series": "forecast"}),
-    ])
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    sns.lineplot(long, x="date", y="price", hue="series", ax=ax)
+    ax.plot(dates, first["actual"], label="actual", lw=1.2)
+    ax.plot(dates, first["predicted"], label="forecast", lw=1.2)
+    ax.legend(title="series")
     ax.set(title=f"{title}: test-period forecast", xlabel="date", ylabel="price (original scale)")
     fig.autofmt_xdate()
     fig.tight_layout()

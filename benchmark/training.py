@@ -99,7 +99,7 @@ def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
     return _fit_keras(spec, hyperparams, prepared, config, seed)
 
 
-def _epoch_timer():
+def epoch_timer():
     """A Keras callback recording each epoch's wall seconds (the first one includes tracing)."""
     import keras
 
@@ -141,7 +141,7 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     # Several batches per tf.function call: the same updates in the same order, less Python per batch.
     model.compile(optimizer=_optimizer(config), loss=_loss(config), steps_per_execution=config.steps_per_execution)
 
-    timer = _epoch_timer()
+    timer = epoch_timer()
     callbacks = [keras.callbacks.TerminateOnNaN(), timer]
     validation = None
     if prepared.val is not None:
