@@ -66,6 +66,10 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
                       help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
                            "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")
+    grid.add_argument("--search", choices=["grid", "optuna"],
+                      help="grid: every --set combination (default); optuna: sample --trials of them per "
+                           "architecture on validation MAE, then train the best under all seeds")
+    grid.add_argument("--trials", type=int, metavar="N", help="optuna trials per architecture (default 10)")
     grid.add_argument("--executor", choices=["local", "dask"],
                       help="local: this machine's --jobs processes (default); dask: a Dask cluster")
     grid.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -109,7 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configs_from_args(args: argparse.Namespace) -> list:
-    """One resolved config per dataset: preset values < experiment file < flags given on the command line."""
+    """Every configuration to run: one per dataset, times every grid point of a sweep."""
+    from benchmark import sweep
+
+    bases, grid = plan_from_args(args)
+    return [point for base in bases for point in sweep.expand(base, grid)]
+
+
+def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
+    """One resolved config per dataset (preset values < experiment file < flags given on the command line), and
+    the sweep grid."""
     from benchmark import catalog, config, registry, sweep
 
     settings = config.load_file(args.config) if args.config else {}
@@ -137,7 +150,9 @@ def configs_from_args(args: argparse.Namespace) -> list:
         bases = [config.resolve(preset, **shared)]
     else:
         bases = [config.resolve(preset, dataset=name, **shared) for name in datasets]
-    return [point for base in bases for point in sweep.expand(base, grid)]
+    if grid:
+        sweep.expand(bases[0], grid)  # checks the keys, and that there is validation data to choose on
+    return bases, grid
 
 
 def _as_list(value) -> list[str]:
@@ -147,10 +162,20 @@ def _as_list(value) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import runner
+    from benchmark import runner, sweep
 
-    configs = [runner.check_inputs(cfg) for cfg in configs_from_args(args)]  # all datasets, before any training
+    bases, grid = plan_from_args(args)
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    if bases[0].search == "optuna":
+        from benchmark import search
+
+        if not grid:
+            raise BenchmarkError("--search optuna needs a space to search: give --set KEY=V1,V2 (or a [sweep] table)")
+        bases = [runner.check_inputs(base) for base in bases]
+        configs = [final for base in bases for final in search.optuna_search(base, grid, command)]
+    else:
+        configs = [point for base in bases for point in sweep.expand(base, grid)]
+    configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
     outcomes = []
     for cfg in configs:
         if len(configs) > 1:

@@ -64,10 +64,13 @@ class ExperimentConfig:
     step: int = 0  # points between fold origins; 0 means the test size (folds tile the end of the series)
     window_type: str = "expanding"  # or "sliding": every fold trains on the same number of points
     overrides: tuple = ()  # model hyper-parameters set by a sweep point, e.g. (("lstm.units", 64),)
+    stage: str = "final"  # "search": a hyper-parameter search trial, scored on validation only
     # which trials and how to run them (not hashed)
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     jobs: int = 1
+    search: str = "grid"  # or "optuna": sample the --set space instead of running all of it
+    trials: int = 10  # optuna trials per architecture
     steps_per_execution: int = 16  # batches per compiled call; changes speed, never the numbers (tested)
     executor: str = "local"  # or "dask"
     scheduler: str | None = None  # tcp://HOST:PORT of an existing Dask scheduler
@@ -79,8 +82,9 @@ class ExperimentConfig:
     sweep_id: str = ""  # shared by every point of one sweep
     data_checksum: str = field(default="", compare=False)
 
-    RUN_ONLY = ("models", "seeds", "jobs", "steps_per_execution", "executor", "scheduler", "tracking_uri",
-                "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id", "data", "preset")
+    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor", "scheduler",
+                "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id", "data",
+                "preset")
 
     def hashed_fields(self) -> dict:
         """The fields that decide the numbers; the data file counts by its checksum, not its path."""
@@ -91,6 +95,8 @@ class ExperimentConfig:
                 values.pop(key)
         if not self.overrides:
             values.pop("overrides")
+        if self.stage == "final":
+            values.pop("stage")
         return values
 
     @property
@@ -149,6 +155,9 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError("--folds needs --protocol backtest")
     if config.executor not in ("local", "dask"):
         raise BenchmarkError(f"unknown executor '{config.executor}' (known: local, dask)")
+    if config.search not in ("grid", "optuna") or config.trials < 1:
+        raise BenchmarkError(f"--search takes grid or optuna and --trials at least 1, got {config.search}, "
+                             f"{config.trials}")
     if config.scheduler and config.executor != "dask":
         raise BenchmarkError("--scheduler needs --executor dask")
     if config.fill not in (None, "ffill"):
@@ -178,8 +187,8 @@ FILE_KEYS: dict[str, tuple[type, ...]] = {
     "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
     "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
     "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
-    "jobs": (int,), "steps_per_execution": (int,), "executor": (str,), "scheduler": (str,),
-    "tracking_uri": (str,), "experiment": (str,),
+    "jobs": (int,), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "executor": (str,),
+    "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
     "force": (bool,), "results_dir": (str,), "sweep": (dict,),
 }
 

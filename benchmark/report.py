@@ -170,10 +170,9 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     done, sections, frames, tables, written = [], [], [], {}, []
     for uri, experiment_id, config_hashes in entries:
         extra: list[str] = []
-        if len(config_hashes) > 1:
+        results = load_results(uri, experiment_id, config_hashes[0])
+        if len(config_hashes) > 1 or results.meta["sweep_label"]:  # grid points or a search's chosen point
             results, extra = load_sweep(uri, experiment_id, config_hashes)
-        else:
-            results = load_results(uri, experiment_id, config_hashes[0])
         table = build_table(results)
         pvalues = pairwise_pvalues(results)
         dataset = results.meta["dataset"]

@@ -84,7 +84,7 @@ def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command
     c = tracking.client(uri)
     name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
     if config.sweep:
-        name += " · " + ", ".join(f"{k}={v}" for k, v in config.sweep)
+        name += (" · search: " if config.stage == "search" else " · ") + ", ".join(f"{k}={v}" for k, v in config.sweep)
     tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
             "sweep_id": config.sweep_id,
             **tracking.environment_tags()}
@@ -167,7 +167,8 @@ def _with_progress(results: Iterable[TrialResult], total: int, progress: bool | 
     bar = tqdm(total=total, desc="trials", unit="trial", disable=not interactive, file=sys.stderr)
     for done, result in enumerate(results, start=1):
         bar.update(1)
-        note = f"mae={result.metrics['mae']:.4g}" if result.status == "FINISHED" else result.error
+        shown = "mae" if "mae" in result.metrics else "val_mae"  # search trials are scored on validation only
+        note = f"{shown}={result.metrics[shown]:.4g}" if result.status == "FINISHED" else result.error
         line = f"{result.model}{'' if result.seed is None else f' seed {result.seed}'}: {result.status} {note}"
         if interactive:
             bar.write(line, file=sys.stderr)

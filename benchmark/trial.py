@@ -164,6 +164,19 @@ def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], val_mae: 
     return metrics
 
 
+def _log_search(c, run_id: str, fits: list[Fit], val_mae: float) -> dict:
+    from mlflow.entities import Metric
+
+    metrics = {"val_mae": val_mae, "train_seconds": sum(f.train_seconds for f in fits),
+               "epochs_run": float(np.mean([f.epochs_run for f in fits]))}
+    entries = [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
+    entries += [Metric(key, v, 0, epoch) for key, values in fits[-1].history.items()
+                for epoch, v in enumerate(values, start=1)]
+    c.log_batch(run_id, metrics=entries)
+    c.set_tag(run_id, "stage", "search")
+    return metrics
+
+
 def run_trial(spec: TrialSpec) -> TrialResult:
     """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
     model = registry.get(spec.model)
@@ -178,7 +191,10 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
     try:
         frame, fits, val_mae = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
-        metrics = _log_success(c, run_id, frame, fits, val_mae, spec)
+        if spec.config.stage == "search":  # chosen on validation: the test period is not scored at all
+            metrics = _log_search(c, run_id, fits, val_mae)
+        else:
+            metrics = _log_success(c, run_id, frame, fits, val_mae, spec)
     except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         c.set_tag(run_id, "failure_reason", reason)

@@ -116,3 +116,31 @@ def test_sweep_end_to_end_resume_report_and_test_targets_never_choose(tiny_csv, 
 
     assert len(chosen(text)) == 2
     assert chosen((tmp_path / "d" / "LEADERBOARD.md").read_text()) == chosen(text)
+
+
+@pytest.mark.slow
+def test_optuna_search_on_validation_then_final_training_under_all_seeds(tiny_csv, tmp_path):
+    pytest.importorskip("optuna")
+    from benchmark import tracking
+
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "2", "--search", "optuna",
+                     "--trials", "3", "--set", "units=4,8,16", "--set", "learning_rate=1e-3,1e-2",
+                     "--tracking-uri", store, "--results-dir", str(tmp_path / "out"), *TINY_ARGS, "--epochs", "2"])
+    assert code == 0
+    c = tracking.client(store)
+    experiment = c.get_experiment_by_name("forecast-benchmark/tiny").experiment_id
+    parents = c.search_runs([experiment], "tags.run_type = 'parent'")
+    search_parents = [p for p in parents if "search:" in p.info.run_name]
+    assert len(search_parents) == 3  # every optuna trial is logged as a run of its own
+    runs = c.search_runs([experiment], "tags.run_type = 'trial' AND params.model = 'mlp'")
+    search = [r for r in runs if r.data.tags.get("stage") == "search"]
+    final = [r for r in runs if r.data.tags.get("stage") != "search"]
+    assert 1 <= len(search) <= 3 and all("val_mae" in r.data.metrics and "mae" not in r.data.metrics
+                                         for r in search)  # validation only: the test period is not scored
+    assert sorted(r.data.params["seed"] for r in final) == ["0", "1"] and all("mae" in r.data.metrics for r in final)
+    best = min(search, key=lambda r: r.data.metrics["val_mae"])
+    assert {k: v for k, v in final[0].data.params.items() if k.startswith("sweep.")} == {
+        k: v for k, v in best.data.params.items() if k.startswith("sweep.")}
+    text = (tmp_path / "out" / "LEADERBOARD.md").read_text()
+    assert re.search(r"\| mlp \[learning_rate=[0-9.e-]+, units=\d+\]", text)
