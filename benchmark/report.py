@@ -212,12 +212,13 @@ def sweep_hashes(uri: str, experiment_id: str, parent) -> list[str]:
     return list(dict.fromkeys(r.data.tags["config_hash"] for r in runs))
 
 
-def print_summary(table: pd.DataFrame, results: Results, file=sys.stdout) -> None:
+def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
     """The terminal version: rank, model, MAE over seeds, MASE, DM p, and the verdict."""
     from tabulate import tabulate
 
     from benchmark.leaderboard import HEADERS, markdown_rows
 
+    file = file or sys.stdout
     keep = [0, 1, 2, 3, 6, 8]
     rows = [[row[i] for i in keep] for row in markdown_rows(table, results.meta.get("chosen"))]
     print(tabulate(rows, headers=[HEADERS[i] for i in keep], disable_numparse=True), file=file)
