@@ -60,7 +60,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid = p.add_argument_group("grid and execution")
     grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
     grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
-    grid.add_argument("--jobs", type=int, metavar="N", help="worker processes for trials (default 1)")
+    grid.add_argument("--jobs", type=_jobs, metavar="N|auto",
+                      help="worker processes for trials (default auto: one per core, each with one thread)")
     grid.add_argument("--steps-per-execution", type=int, metavar="N",
                       help="batches per compiled training call (default 16; speed only, same numbers)")
     grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
@@ -79,6 +80,19 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
     out.add_argument("--experiment", help="MLflow experiment name (default: forecast-benchmark/DATASET)")
     out.add_argument("--results-dir", help="where the leaderboard and figures go (default: results)")
+
+
+def _jobs(text: str) -> int:
+    """`auto` -> 0 (one worker per core), else a positive count."""
+    if text == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (or auto), got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +153,8 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     datasets = _as_list(settings.pop("dataset", catalog.DEFAULT_DATASET))
     if datasets == ["all"]:
         datasets = list(catalog.available())
+    if isinstance(settings.get("jobs"), str):
+        settings["jobs"] = _config_jobs(settings["jobs"])
     shared = {
         "models": registry.select(",".join(_as_list(models))),
         "seeds": config.parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds)),
@@ -153,6 +169,13 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     if grid:
         sweep.expand(bases[0], grid)  # checks the keys, and that there is validation data to choose on
     return bases, grid
+
+
+def _config_jobs(text: str) -> int:
+    try:
+        return _jobs(text)
+    except argparse.ArgumentTypeError as exc:
+        raise BenchmarkError(f"key 'jobs': {exc}") from None
 
 
 def _as_list(value) -> list[str]:

@@ -68,7 +68,7 @@ class ExperimentConfig:
     # which trials and how to run them (not hashed)
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    jobs: int = 1
+    jobs: int = 0  # worker processes; 0 = auto: one per core (measured fastest on 2 cores, results/PERFORMANCE.md)
     search: str = "grid"  # or "optuna": sample the --set space instead of running all of it
     trials: int = 10  # optuna trials per architecture
     steps_per_execution: int = 16  # batches per compiled call; changes speed, never the numbers (tested)
@@ -128,11 +128,13 @@ def resolve(preset: str = "default", **overrides) -> ExperimentConfig:
 def validate(config: ExperimentConfig) -> None:
     """Reject impossible settings with a message naming the setting."""
     positive = {"lookback": config.lookback, "horizon": config.horizon, "test_size": config.test_size,
-                "epochs": config.epochs, "batch_size": config.batch_size, "jobs": config.jobs,
+                "epochs": config.epochs, "batch_size": config.batch_size,
                 "steps_per_execution": config.steps_per_execution}
     for name, value in positive.items():
         if value < 1:
             raise BenchmarkError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if config.jobs < 0:
+        raise BenchmarkError(f"--jobs must be a positive number or auto, got {config.jobs}")
     if config.val_size < 0 or config.patience < 0:
         raise BenchmarkError("--val-size and --patience must not be negative")
     if config.learning_rate <= 0:
@@ -187,7 +189,7 @@ FILE_KEYS: dict[str, tuple[type, ...]] = {
     "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
     "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
     "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
-    "jobs": (int,), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "executor": (str,),
+    "jobs": (int, str), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "executor": (str,),
     "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
     "force": (bool,), "results_dir": (str,), "sweep": (dict,),
 }

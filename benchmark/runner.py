@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -63,11 +64,20 @@ def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
     return len(stale)
 
 
+def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec]) -> int:
+    """--jobs, or for auto one worker per core, never more than there are networks to train."""
+    if config.jobs:
+        return config.jobs
+    networks = sum(registry.get(s.model).seeded for s in specs)
+    return max(1, min(os.cpu_count() or 1, networks))
+
+
 def execute(specs: list[TrialSpec], config: ExperimentConfig) -> Iterator[TrialResult]:
     """The configured executor; it never changes what a trial computes."""
+    jobs = effective_jobs(config, specs)
     if config.executor == "dask":
-        return executors.run_dask(specs, config.scheduler, config.jobs)
-    return executors.run_local(specs, config.jobs)
+        return executors.run_dask(specs, config.scheduler, jobs)
+    return executors.run_local(specs, jobs)
 
 
 def close_unfinished(uri: str, experiment_id: str, parent: str, status: str, reason: str) -> None:

@@ -20,7 +20,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Small enough for one-epoch trials in seconds; long enough for window 20 + validation 40 + test 40.
-TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "1", "--patience", "1"]
+TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "1", "--patience", "1",
+             "--jobs", "1"]
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from benchmark.report import _atomic
 from tests.conftest import TINY_ARGS, benchmark_command
 
 # Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.
-SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "30", "--no-early-stopping"]
+SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "30", "--no-early-stopping",
+              "--jobs", "1"]
 
 
 STATUS_SQL = """
@@ -164,7 +165,7 @@ def test_failed_trials_are_recorded_listed_apart_and_never_averaged(broken_model
     out = tmp_path / "results"
     # Two worker processes: the crashing model takes its worker down; the other trials still run.
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp,broken,diverge,crash", "--seeds", "1",
-                     "--jobs", "2", "--tracking-uri", store, "--results-dir", str(out), *TINY_ARGS])
+                     "--tracking-uri", store, "--results-dir", str(out), *TINY_ARGS, "--jobs", "2"])
     assert code == 1  # some trials failed, after the others finished
     runs = trial_statuses(store)
     final = runs.sort_values("status").groupby("model").agg(statuses=("status", set), reasons=("reason", " | ".join))
