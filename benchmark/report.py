@@ -98,6 +98,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
