@@ -1,4 +1,4 @@
-"""Command line: `python -m benchmark run|list|datasets|report|ui`.
+"""Command line: `python -m benchmark run|list|datasets|report|perf|ui`.
 
 User mistakes (BenchmarkError) become one line on stderr and exit code 2; heavy imports (TensorFlow, MLflow)
 happen only in the commands that need them, so `--help` and bad arguments answer at once.

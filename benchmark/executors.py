@@ -34,13 +34,18 @@ def threads_per_worker(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
+def _running(spec: TrialSpec, max_results: int = 100) -> list:
+    """This invocation's run of the trial, if it was created and is still RUNNING."""
+    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
+             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
+    return tracking.client(spec.tracking_uri).search_runs([spec.experiment_id], query, max_results=max_results)
+
+
 def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
     """A trial whose worker vanished: its run (if it was created) is marked FAILED with the reason."""
     c = tracking.client(spec.tracking_uri)
-    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
-             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
     run_id = ""
-    for run in c.search_runs([spec.experiment_id], query):
+    for run in _running(spec):
         run_id = run.info.run_id
         c.set_tag(run_id, "failure_reason", reason)
         c.set_terminated(run_id, "FAILED")
@@ -49,9 +54,7 @@ def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
 
 def _started(spec: TrialSpec) -> bool:
     """Whether the trial created its run (and so may have been what killed its worker)."""
-    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
-             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
-    return bool(tracking.client(spec.tracking_uri).search_runs([spec.experiment_id], query, max_results=1))
+    return bool(_running(spec, max_results=1))
 
 
 def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
