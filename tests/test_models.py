@@ -94,6 +94,6 @@ def test_speed_settings_do_not_change_results(name):
         config = resolve("default", epochs=3, patience=3, batch_size=32, steps_per_execution=steps,
                          models=(name,), seeds=(0,))
         runs.append(fit_model(spec, dict(spec.defaults), prepared, config, seed=0))
-    np.testing.assert_allclose(runs[0].test_scaled, runs[1].test_scaled, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(runs[0].history["loss"], runs[1].history["loss"], rtol=1e-5)
+    np.testing.assert_array_equal(runs[0].test_scaled, runs[1].test_scaled)  # bit for bit
+    np.testing.assert_array_equal(runs[0].history["loss"], runs[1].history["loss"])
     assert len(runs[1].history["epoch_seconds"]) == 3
