@@ -34,7 +34,7 @@ def seed_distribution_figure(results, metric: str = "mae"):
     order = neural.groupby("model")[metric].mean().sort_values().index.tolist()
     if len(neural):
         sns.boxplot(neural, x="model", y=metric, order=order, color="#dddddd", ax=ax, showfliers=False)
-        sns.stripplot(neural, x="model", y=metric, order=order, hue="seed", ax=ax, size=7, jitter=0.15)
+        sns.swarmplot(neural, x="model", y=metric, order=order, hue="seed", ax=ax, size=7)  # deterministic layout
     palette = dict(zip(["naive", "drift", "linear"], ["#c0392b", "#7f8c8d", "#2c3e50"], strict=True))
     for _, row in finished[finished["kind"] == "baseline"].iterrows():
         ax.axhline(float(row[metric]), ls="--", lw=1.2, color=palette.get(row["model"], "black"),
