@@ -102,7 +102,9 @@ def test_report_regenerates_an_identical_leaderboard(tiny_run, tmp_path):
         assert (tmp_path / name).read_bytes() == (tiny_run.results_dir / name).read_bytes()
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
         "forecasts.png", "loss_curves.png", "pvalues.png", "seed_distribution.png"]
-    assert all(p.stat().st_size > 10_000 for p in (tmp_path / "figures").iterdir())
+    for figure in (tmp_path / "figures").iterdir():
+        assert figure.stat().st_size > 10_000
+        assert figure.read_bytes() == (tiny_run.results_dir / "figures" / figure.name).read_bytes()
 
 
 def test_figures_have_titles_labels_and_legends(tiny_run):
