@@ -24,7 +24,7 @@ CLASSIC = {
     "early_stopping": False, "patience": 0,
 }
 
-# The suite's state of practice. Per-window scaling (see README "Presets": measured against minmax on msft),
+# The suite's state of practice. Per-window scaling (README "Choosing the default preset": measured on msft),
 # a year of trading days as test period so a verdict rests on 250 points rather than 60, the year before it
 # for validation and early stopping with best weights restored; epochs is a cap.
 DEFAULT = {
