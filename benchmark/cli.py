@@ -157,7 +157,7 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
         settings["jobs"] = _config_jobs(settings["jobs"])
     shared = {
         "models": registry.select(",".join(_as_list(models))),
-        "seeds": config.parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds)),
+        "seeds": config.seeds_from_list(seeds) if isinstance(seeds, list) else config.parse_seeds(str(seeds)),
         "lookback": settings.pop("window", None),
         **settings,
     }
@@ -196,7 +196,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise BenchmarkError("--search optuna needs a space to search: give --set KEY=V1,V2 (or a [sweep] table)")
         bases = [runner.check_inputs(base) for base in bases]
         configs = [final for base in bases for final in search.optuna_search(base, grid, command)]
-    else:
+    else:  # bases checked first: a sweep's identity includes the data's checksum
+        bases = [runner.check_inputs(base) for base in bases]
         configs = [point for base in bases for point in sweep.expand(base, grid)]
     configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
     outcomes = []

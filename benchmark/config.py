@@ -120,9 +120,31 @@ def resolve(preset: str = "default", **overrides) -> ExperimentConfig:
         raise BenchmarkError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
     values = dict(PRESETS[preset], preset=preset)
     values.update({k: v for k, v in overrides.items() if v is not None})
+    check_types(values)
+    values["learning_rate"] = float(values["learning_rate"])  # 1 and 1.0 are one experiment, one hash
     config = ExperimentConfig(**values)
     validate(config)
     return config
+
+
+INT_FIELDS = ("lookback", "horizon", "test_size", "val_size", "epochs", "batch_size", "patience", "folds", "step",
+              "jobs", "trials", "steps_per_execution")
+STR_FIELDS = ("scaler", "loss", "optimizer", "protocol", "window_type", "executor", "search")
+
+
+def check_types(values: dict) -> None:
+    """Settings that came from `--set` or a file: integers must be integers, the learning rate a number."""
+    for name in INT_FIELDS:
+        if name in values and (isinstance(values[name], bool) or not isinstance(values[name], int)):
+            raise BenchmarkError(f"setting '{name}' must be an integer, got {values[name]!r}")
+    for name in STR_FIELDS:
+        if name in values and not isinstance(values[name], str):
+            raise BenchmarkError(f"setting '{name}' must be a name, got {values[name]!r}")
+    rate = values.get("learning_rate")
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        raise BenchmarkError(f"setting 'learning_rate' must be a number, got {rate!r}")
+    if not isinstance(values.get("early_stopping", True), bool):
+        raise BenchmarkError(f"setting 'early_stopping' must be true or false, got {values['early_stopping']!r}")
 
 
 def validate(config: ExperimentConfig) -> None:
@@ -155,6 +177,9 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError(f"--folds must be at least 1 and --step not negative, got {config.folds}, {config.step}")
     if config.protocol == "holdout" and config.folds != 1:
         raise BenchmarkError("--folds needs --protocol backtest")
+    if config.folds > 1 and config.fold_step < config.test_size:
+        raise BenchmarkError(f"--step {config.step} is shorter than the test size {config.test_size}: folds would "
+                             "overlap and score test points twice")
     if config.executor not in ("local", "dask"):
         raise BenchmarkError(f"unknown executor '{config.executor}' (known: local, dask)")
     if config.search not in ("grid", "optuna") or config.trials < 1:
@@ -164,6 +189,14 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError("--scheduler needs --executor dask")
     if config.fill not in (None, "ffill"):
         raise BenchmarkError(f"unknown --fill '{config.fill}' (known: ffill)")
+
+
+def seeds_from_list(values: list) -> tuple[int, ...]:
+    """A file's `seeds = [3]` is the seed 3, never a count."""
+    if not values or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in values) \
+            or len(set(values)) != len(values):
+        raise BenchmarkError(f"seeds must list distinct non-negative integers, got {values}")
+    return tuple(values)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

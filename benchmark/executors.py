@@ -1,8 +1,9 @@
 """Where trials run: in this process, in a local pool of worker processes, or on a Dask cluster.
 
 Every executor runs the same pure `run_trial(spec)` and yields `TrialResult`s as trials finish. A worker that
-dies mid-trial fails that trial with the reason; trials that had not started yet still run; nothing is retried
-silently (a rerun of the same command retries what did not finish).
+dies mid-trial fails that trial with the reason (the local pool first gives the trials it took down one more
+attempt, alone, since it cannot tell which one killed it); trials that had not started yet still run. A rerun of
+the same command retries what did not finish.
 """
 
 from __future__ import annotations

@@ -32,13 +32,17 @@ def trials_frame(uri: str, experiment_id: str, config_hash: str) -> pd.DataFrame
     for run in tracking.trial_runs(uri, experiment_id, config_hash):
         row = {"model": run.data.params.get("model"), "seed": run.data.params.get("seed"),
                "kind": run.data.params.get("kind"), "status": run.info.status, "run_id": run.info.run_id,
-               "start_time": run.info.start_time, "failure_reason": run.data.tags.get("failure_reason", "")}
+               "start_time": run.info.start_time, "failure_reason": run.data.tags.get("failure_reason", ""),
+               "model_hash": run.data.tags.get("model_hash", "")}
         row.update({m: run.data.metrics.get(m) for m in METRICS})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["model", "seed", "kind", "status", "run_id", "start_time",
-                                        "failure_reason", *METRICS])
-    # A trial retrained with --force leaves older finished runs: the newest run of each (model, seed) counts.
+                                        "failure_reason", "model_hash", *METRICS])
+    # A trial retrained with --force leaves older finished runs: the newest run of each (model, seed) counts, and
+    # only runs of the model's newest hyper-parameters (an edited model never mixes with its old self).
     frame = frame.sort_values("start_time", ascending=False)
+    newest = frame.drop_duplicates("model").set_index("model")["model_hash"]
+    frame = frame[frame["model_hash"].to_numpy() == newest.reindex(frame["model"]).to_numpy()]
     finished = frame[frame["status"] == "FINISHED"].drop_duplicates(["model", "seed"])
     unfinished = frame[frame["status"] != "FINISHED"]
     unfinished = unfinished[~unfinished.set_index(["model", "seed"]).index.isin(

@@ -61,6 +61,9 @@ def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
     for run in stale:
         c.set_tag(run.info.run_id, "failure_reason", "stale: its process ended before the trial finished")
         c.set_terminated(run.info.run_id, "KILLED")
+    query = f"tags.run_type = 'parent' AND tags.config_hash = '{config_hash}' AND attributes.status = 'RUNNING'"
+    for run in c.search_runs([experiment_id], query):  # the dead invocation itself
+        c.set_terminated(run.info.run_id, "KILLED")
     return len(stale)
 
 

@@ -36,14 +36,15 @@ def _point(base: ExperimentConfig, model: str, point: dict, models: tuple[str, .
 
 
 def _val_mae(config: ExperimentConfig, model: str, seed: int) -> float:
-    """The finished search trial's validation MAE, from the tracking store (so resumed trials count too)."""
+    """The finished search trial's validation MAE, from the tracking store (so resumed trials count too); a failed
+    trial scores infinity."""
     uri = config.tracking_uri
     experiment = tracking.client(uri).get_experiment_by_name(config.experiment or tracking.experiment_name(
         config.dataset_name))
     for run in tracking.trial_runs(uri, experiment.experiment_id, config.config_hash, "FINISHED"):
         if run.data.params.get("model") == model and run.data.params.get("seed") == str(seed):
             return float(run.data.metrics["val_mae"])
-    raise BenchmarkError(f"search trial {model} at {sweep.label(config)} did not finish")
+    return float("inf")  # the trial failed (recorded in MLflow with its reason): never the best
 
 
 def optuna_search(base: ExperimentConfig, grid: dict[str, list], command: str) -> list[ExperimentConfig]:

@@ -107,9 +107,11 @@ def predictions_frame(prepared: Prepared, predicted: np.ndarray, fold: int = 0) 
     rows = np.repeat(np.arange(len(test)), horizon)
     steps = np.tile(np.arange(1, horizon + 1), len(test))
     target_index = test.origins[rows] + steps - 1
+    when = dates[target_index]
+    daily = bool((when == when.normalize()).all())  # dates stay dates; intraday data keeps its times
     return pd.DataFrame({
         "fold": fold,
-        "date": dates[target_index].strftime("%Y-%m-%d"),
+        "date": when.strftime("%Y-%m-%d" if daily else "%Y-%m-%dT%H:%M:%S"),
         "step": steps,
         "actual": test.y.reshape(-1),
         "predicted": predicted.reshape(-1),
@@ -188,8 +190,8 @@ def run_trial(spec: TrialSpec) -> TrialResult:
             "mlflow.note.content": model.description, **spec.environment}
     run = c.create_run(spec.experiment_id, run_name=spec.name, tags=tags)
     run_id = run.info.run_id
-    c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
     try:
+        c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
         frame, fits, val_mae = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
         if spec.config.stage == "search":  # chosen on validation: the test period is not scored at all
             metrics = _log_search(c, run_id, fits, val_mae)

@@ -140,3 +140,23 @@ def test_calibration_verdicts(tmp_path):
     assert "- **random_walk**: No neural model beat naive persistence at the 5% level" in text
     assert "- **seasonal_ar**: Beat naive persistence at the 5% level" in text
     assert "## Across datasets" in text
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--protocol", "backtest", "--folds", "3", "--step", "100"], "folds would overlap"),
+    (["--set", "batch_size=abc"], "setting 'batch_size' must be an integer"),
+    (["--set", "learning_rate=x"], "setting 'learning_rate' must be a number"),
+    (["--set", "epochs=1.5"], "setting 'epochs' must be an integer"),
+])
+def test_impossible_settings_are_clear_errors(argv, message):
+    with pytest.raises(BenchmarkError, match=message):
+        parse("--dataset", "random_walk", "--models", "mlp", *argv)
+
+
+def test_one_seed_listed_in_a_file_is_that_seed_and_rates_hash_alike(tmp_path):
+    path = tmp_path / "exp.toml"
+    path.write_text("seeds = [3]\nlearning_rate = 1\n")
+    (config,) = parse("--config", str(path), "--dataset", "random_walk")
+    assert config.seeds == (3,)
+    (same,) = parse("--dataset", "random_walk", "--seeds", "3,", "--learning-rate", "1.0")
+    assert config.config_hash == same.config_hash
