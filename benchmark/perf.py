@@ -48,17 +48,36 @@ def _peak_rss() -> tuple[float, float]:
 
 # ---------------------------------------------------------------- the plain reference (the tutorial's code)
 
-def _tutorial_model(name: str):
+def _tutorial_model(name: str, lookback: int = 60):
     """The classic tutorial's Sequential models, written as the tutorial writes them."""
     from keras import Sequential
     from keras.layers import GRU, LSTM, Dense, Dropout, Flatten, Input, SimpleRNN
 
     if name == "mlp":
-        return Sequential([Input((60, 1)), Flatten(), Dense(50, activation="relu"), Dropout(0.2),
+        return Sequential([Input((lookback, 1)), Flatten(), Dense(50, activation="relu"), Dropout(0.2),
                            Dense(100, activation="relu"), Dropout(0.2), Dense(1)])
     layer = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[name]
-    return Sequential([Input((60, 1)), layer(50, return_sequences=True), Dropout(0.2), layer(100), Dropout(0.2),
-                       Dense(1)])
+    return Sequential([Input((lookback, 1)), layer(50, return_sequences=True), Dropout(0.2), layer(100),
+                       Dropout(0.2), Dense(1)])
+
+
+def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:
+    """Seconds per LSTM epoch (median after the first) for (training windows, window length) cases."""
+    import keras
+
+    from benchmark.training import epoch_timer
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for windows, lookback in cases:
+        x = rng.normal(size=(windows, lookback, 1)).astype("float32")
+        keras.utils.set_random_seed(0)
+        model = _tutorial_model("lstm", lookback)
+        model.compile(optimizer="rmsprop", loss="mean_squared_error")
+        timer = epoch_timer()
+        model.fit(x, x[:, -1, 0], epochs=epochs, batch_size=64, verbose=0, callbacks=[timer])
+        rows.append({"windows": windows, "window": lookback, "epoch": float(np.median(timer.seconds[1:]))})
+    return rows
 
 
 def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) -> list[dict]:
@@ -120,6 +139,10 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
 def child_main(argv: list[str]) -> None:
     """Entry point of one measured child process; prints its Measurement as JSON on the last line."""
     started = time.perf_counter()
+    if argv[0] == "scaling":
+        cases = [tuple(map(int, case.split("x"))) for case in argv[2].split(",")]
+        print(json.dumps(scaling(cases, int(argv[1]))))
+        return
     variant, csv, models, seeds, epochs, jobs = argv
     models_list, seeds_list = models.split(","), [int(s) for s in seeds.split(",")]
     with tempfile.TemporaryDirectory() as folder:
@@ -142,9 +165,12 @@ class PerfConfig:
     epochs: int = 5
     repeats: int = 3
     best_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Scaling note: LSTM epoch cost against training windows (at window 60) and window length (at 2,000 windows).
+    scaling_windows: tuple[int, ...] = (1000, 2000, 4000)
+    scaling_lookbacks: tuple[int, ...] = (30, 60, 120)
 
 
-QUICK = PerfConfig(points=400, seeds=(0,), epochs=2, repeats=1)
+QUICK = PerfConfig(points=400, seeds=(0,), epochs=2, repeats=1, scaling_windows=(200, 400), scaling_lookbacks=(20, 40))
 
 
 def variants(config: PerfConfig) -> dict[str, int]:
@@ -175,6 +201,24 @@ def measure(config: PerfConfig, folder: Path, progress=print) -> list[Measuremen
             out.append(Measurement(**result))
             progress(f"    {name}: {out[-1].wall:.1f} s")
     return out
+
+
+def scaling_cases(config: PerfConfig) -> list[tuple[int, int]]:
+    middle = config.scaling_windows[len(config.scaling_windows) // 2]
+    cases = [(n, 60) for n in config.scaling_windows] + [(middle, w) for w in config.scaling_lookbacks if w != 60]
+    return list(dict.fromkeys(cases))
+
+
+def measure_scaling(config: PerfConfig, folder: Path, progress=print) -> list[dict]:
+    """The scaling cases in one fresh child process (3 epochs each: the median of epochs 2 and 3)."""
+    progress("scaling ...")
+    cases = ",".join(f"{n}x{w}" for n, w in scaling_cases(config))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-m", "benchmark.perf", "scaling", "3", cases], capture_output=True,
+                          text=True, env=env, cwd=folder)
+    if done.returncode != 0:
+        raise RuntimeError(f"scaling failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _median_range(values: list[float], digits: int = 2) -> str:
@@ -208,7 +252,26 @@ def ratios(measurements: list[Measurement], config: PerfConfig) -> dict[str, lis
     return {"per_trial": per_trial, "grid": grid}
 
 
-def render(measurements: list[Measurement], config: PerfConfig, command: str) -> str:
+def scaling_lines(rows: list[dict], config: PerfConfig) -> list[str]:
+    from tabulate import tabulate
+
+    base = rows[0]["epoch"]
+    table = [[r["windows"], r["window"], f"{r['epoch']:.3f}", f"{r['epoch'] / base:.2f}"] for r in rows]
+    per_model = ", ".join(config.models)
+    return [
+        "## Scaling (LSTM 50/100, batch 64, seconds per epoch after the first)", "",
+        tabulate(table, headers=["training windows", "window length", "s / epoch", "× first row"],
+                 tablefmt="github"), "",
+        "Cost grows with training windows (one window per series point) and with window length (the recurrence "
+        "runs once per step). Seeds and models do not interact: the grid is models × seeds independent trials, "
+        f"each costing its model's trial time in the per-model table ({per_model}), so the grid's compute grows "
+        "linearly with seeds and with the sum over the chosen models; `--jobs` divides the wall time by at most "
+        "the number of cores.", "",
+    ]
+
+
+def render(measurements: list[Measurement], config: PerfConfig, command: str,
+           scaling_rows: list[dict] | None = None) -> str:
     from tabulate import tabulate
 
     names = list(variants(config))
@@ -248,6 +311,8 @@ def render(measurements: list[Measurement], config: PerfConfig, command: str) ->
         tabulate(rows, headers=["model", "variant", "s / epoch", "first epoch s", "trial wall s", "fit s"],
                  tablefmt="github"), "",
     ]
+    if scaling_rows:
+        lines += scaling_lines(scaling_rows, config)
     return "\n".join(lines)
 
 
@@ -261,8 +326,10 @@ def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: i
     command = "python -m benchmark perf" + (" --quick" if quick else "") + "".join(
         f" --{k} {v if k != 'seeds' else len(v)}" for k, v in overrides.items())
     with tempfile.TemporaryDirectory() as folder:
-        measurements = measure(config, Path(folder), progress=lambda s: print(s, file=sys.stderr, flush=True))
-    text = render(measurements, config, command)
+        progress = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+        measurements = measure(config, Path(folder), progress=progress)
+        scaling_rows = measure_scaling(config, Path(folder), progress=progress)
+    text = render(measurements, config, command, scaling_rows)
     if output is not None:
         from benchmark.report import _atomic
 

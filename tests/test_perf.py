@@ -23,6 +23,7 @@ def test_quick_harness_writes_the_table(tmp_path):
     for model in ("mlp", "rnn", "lstm", "gru"):
         assert sum(line.startswith(f"| {model} ") for line in text.splitlines()) == 3  # one row per variant
     assert "s / epoch" in text and "peak RSS" in text
+    assert "## Scaling" in text and "training windows" in text and "window length" in text
 
 
 def test_perf_rejects_bad_arguments(tmp_path):
