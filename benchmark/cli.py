@@ -203,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcomes = []
     for cfg in configs:
         if len(configs) > 1:
-            point = ", ".join(f"{k}={v}" for k, v in cfg.sweep)
+            point = sweep.label(cfg)
             print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
         outcomes.append(runner.run(cfg, command=command))
     failed = [f for o in outcomes for f in o.failed]

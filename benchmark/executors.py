@@ -19,7 +19,6 @@ from benchmark.errors import BenchmarkError
 from benchmark.training import configure_tensorflow
 from benchmark.trial import TrialResult, TrialSpec, run_trial
 
-EXECUTORS = ("local", "dask")
 LOST = "worker process died during the trial"
 
 

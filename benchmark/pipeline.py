@@ -169,12 +169,7 @@ class Prepared:
 def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str) -> Prepared:
     """Split `series` by time, fit the scaler on the training part, and cut windows for every part."""
     values = series.values
-    bounds = split_bounds(len(values), lookback, horizon, test_size, val_size)
-    if bounds.val_start - lookback < horizon:
-        raise BenchmarkError(
-            f"series too short: no training window left after window {lookback}, "
-            f"validation {val_size} and test {test_size}"
-        )
+    bounds = split_bounds(len(values), lookback, horizon, test_size, val_size)  # leaves >= 1 training window
     train_values = values[: bounds.val_start]
     fitted = fit_scaler(scaler, train_values)
     train = _windows(values, window_origins(0, bounds.val_start, lookback, horizon), lookback, horizon, fitted)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark import executors, registry, tracking
+from benchmark import executors, registry, sweep, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
 from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
@@ -92,15 +92,14 @@ def close_unfinished(uri: str, experiment_id: str, parent: str, status: str, rea
         c.set_terminated(run.info.run_id, status)
 
 
-def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str) -> str:
+def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str, environment: dict) -> str:
     """The invocation's parent run, named after dataset and protocol, with the resolved config attached."""
     c = tracking.client(uri)
     name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
     if config.sweep:
-        name += (" · search: " if config.stage == "search" else " · ") + ", ".join(f"{k}={v}" for k, v in config.sweep)
+        name += (" · search: " if config.stage == "search" else " · ") + sweep.label(config)
     tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
-            "sweep_id": config.sweep_id,
-            **tracking.environment_tags()}
+            "sweep_id": config.sweep_id, **environment}
     run = c.create_run(experiment_id, run_name=name, tags=tags)
     params = {**config.hashed_fields(), "models": ",".join(config.models),
               "seeds": ",".join(map(str, config.seeds)), "jobs": config.jobs, "preset": config.preset,
@@ -150,8 +149,8 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
         config.dataset_name))
     mark_stale(uri, experiment_id, config.config_hash)
     todo, skipped = pending(config, uri, experiment_id)
-    parent = start_parent(config, uri, experiment_id, command)
-    env = tracking.environment_tags()
+    env = tracking.environment_tags()  # one git call per invocation, shared by the parent and every trial
+    parent = start_parent(config, uri, experiment_id, command, env)
     specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
     # Baselines first: they are instant, and every leaderboard needs its reference even if training is stopped.
     specs.sort(key=lambda s: registry.get(s.model).seeded)
