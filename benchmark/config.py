@@ -65,6 +65,7 @@ class ExperimentConfig:
     window_type: str = "expanding"  # or "sliding": every fold trains on the same number of points
     overrides: tuple = ()  # model hyper-parameters set by a sweep point, e.g. (("lstm.units", 64),)
     stage: str = "final"  # "search": a hyper-parameter search trial, scored on validation only
+    unroll: bool = False  # unrolled recurrent loops: faster epochs, float32 rounding differs (so it is hashed)
     # which trials and how to run them (not hashed)
     models: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -82,9 +83,9 @@ class ExperimentConfig:
     sweep_id: str = ""  # shared by every point of one sweep
     data_checksum: str = field(default="", compare=False)
 
-    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor", "scheduler",
-                "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id", "data",
-                "preset")
+    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor",
+                "scheduler", "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id",
+                "data", "preset")
 
     def hashed_fields(self) -> dict:
         """The fields that decide the numbers; the data file counts by its checksum, not its path."""
@@ -97,6 +98,8 @@ class ExperimentConfig:
             values.pop("overrides")
         if self.stage == "final":
             values.pop("stage")
+        if not self.unroll:
+            values.pop("unroll")
         return values
 
     @property
@@ -143,8 +146,9 @@ def check_types(values: dict) -> None:
     rate = values.get("learning_rate")
     if isinstance(rate, bool) or not isinstance(rate, int | float):
         raise BenchmarkError(f"setting 'learning_rate' must be a number, got {rate!r}")
-    if not isinstance(values.get("early_stopping", True), bool):
-        raise BenchmarkError(f"setting 'early_stopping' must be true or false, got {values['early_stopping']!r}")
+    for name in ("early_stopping", "unroll"):
+        if not isinstance(values.get(name, True), bool):
+            raise BenchmarkError(f"setting '{name}' must be true or false, got {values[name]!r}")
 
 
 def validate(config: ExperimentConfig) -> None:
@@ -222,8 +226,8 @@ FILE_KEYS: dict[str, tuple[type, ...]] = {
     "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
     "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
     "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
-    "jobs": (int, str), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "executor": (str,),
-    "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
+    "jobs": (int, str), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "unroll": (bool,),
+    "executor": (str,), "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
     "force": (bool,), "results_dir": (str,), "sweep": (dict,),
 }
 

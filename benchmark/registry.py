@@ -30,6 +30,7 @@ class ModelSpec:
     defaults: Mapping[str, object]
     build: Callable
     seeded: bool  # neural models train once per seed; deterministic baselines run once
+    cost: float = 1.0  # rough training time relative to an LSTM; the runner starts the costliest trials first
 
     @property
     def kind(self) -> str:
@@ -45,7 +46,7 @@ def _load(path) -> ModelSpec:
             raise BenchmarkError(f"{path}: a model file must define {attr}")
     doc = (module.__doc__ or path.stem).strip().splitlines()[0]
     return ModelSpec(path.stem, doc, MappingProxyType(dict(module.DEFAULTS)), module.build,
-                     getattr(module, "SEEDED", True))
+                     getattr(module, "SEEDED", True), float(getattr(module, "COST", 1.0)))
 
 
 @cache

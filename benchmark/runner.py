@@ -75,9 +75,21 @@ def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec]) -> int:
     return max(1, min(os.cpu_count() or 1, networks))
 
 
+def schedule(specs: list[TrialSpec]) -> list[TrialSpec]:
+    """Baselines first (quick, and the reference every network is judged against), then the costliest networks
+    (a model file's COST), seeds of one model together: the workers' last trials are short ones, so none idles
+    while another finishes a long trial, and a worker reuses its compiled model across seeds."""
+    def cost(spec: TrialSpec) -> float:
+        model = registry.get(spec.model)
+        return model.cost if model.seeded else float("inf")
+
+    return sorted(specs, key=cost, reverse=True)  # stable: seeds keep their order
+
+
 def execute(specs: list[TrialSpec], config: ExperimentConfig) -> Iterator[TrialResult]:
-    """The configured executor; it never changes what a trial computes."""
+    """The configured executor, on the trials in `schedule` order; it never changes what a trial computes."""
     jobs = effective_jobs(config, specs)
+    specs = schedule(specs)
     if config.executor == "dask":
         return executors.run_dask(specs, config.scheduler, jobs)
     return executors.run_local(specs, jobs)

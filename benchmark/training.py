@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
 import sys
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,16 +133,63 @@ def _loss(config: ExperimentConfig):
     return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.loss]
 
 
+# Compiled models kept per process, so a worker traces each architecture once, not once per seed. A trial takes
+# its model out (no two threads ever share one) and puts it back when it is done.
+_COMPILED: OrderedDict[tuple, object] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+COMPILED_KEEP = 2
+
+
+def _compiled_key(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig) -> tuple:
+    return (spec.name, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback, prepared.horizon,
+            config.optimizer, config.learning_rate, config.loss, config.steps_per_execution, config.unroll)
+
+
+def _release(key: tuple, model) -> None:
+    with _COMPILED_LOCK:
+        _COMPILED[key] = model
+        _COMPILED.move_to_end(key)
+        while len(_COMPILED) > COMPILED_KEEP:
+            _COMPILED.popitem(last=False)
+
+
+def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig, seed: int,
+                  key: tuple):
+    """A compiled model in exactly the state a fresh build with this seed has: weights, dropout seed state and
+    optimizer slots. A model this process compiled before is reused with that state copied in (tracing is kept,
+    the numbers are bit-identical to a fresh build, tested); otherwise the fresh build is compiled."""
+    import keras
+
+    from benchmark.architectures import unrolled
+
+    keras.utils.set_random_seed(seed)
+    with private_python_random(seed), unrolled(config.unroll):
+        fresh = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
+    optimizer = _optimizer(config)
+    with _COMPILED_LOCK:
+        cached = _COMPILED.pop(key, None)
+    if cached is not None:
+        optimizer.build(fresh.trainable_variables)
+        targets = [*cached.variables, *cached.optimizer.variables]
+        sources = [*fresh.variables, *optimizer.variables]
+        if len(targets) == len(sources) and all(
+                a.shape == b.shape and a.dtype == b.dtype for a, b in zip(targets, sources, strict=True)):
+            for target, source in zip(targets, sources, strict=True):
+                target.assign(source)
+            return cached
+        optimizer = _optimizer(config)
+    # Several batches per tf.function call: the same updates in the same order, less Python per batch.
+    fresh.compile(optimizer=optimizer, loss=_loss(config), steps_per_execution=config.steps_per_execution)
+    return fresh
+
+
 def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
                seed: int) -> Fit:
     configure_tensorflow()
     import keras
 
-    keras.utils.set_random_seed(seed)
-    with private_python_random(seed):
-        model = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
-    # Several batches per tf.function call: the same updates in the same order, less Python per batch.
-    model.compile(optimizer=_optimizer(config), loss=_loss(config), steps_per_execution=config.steps_per_execution)
+    key = _compiled_key(spec, hyperparams, prepared, config)
+    model = _seeded_model(spec, hyperparams, prepared, config, seed, key)
 
     timer = epoch_timer()
     callbacks = [keras.callbacks.TerminateOnNaN(), timer]
@@ -168,4 +218,5 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
     history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
     history["epoch_seconds"] = timer.seconds
+    _release(key, model)
     return Fit(predictions, val, history, len(losses), best, train_seconds)

@@ -1,5 +1,7 @@
 """GRU: two stacked GRU layers, stacked like the classic LSTM."""
 
+COST = 1.4  # training time relative to an LSTM (results/PERFORMANCE.md); only orders the work
+
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 

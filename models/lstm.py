@@ -1,5 +1,7 @@
 """LSTM: two stacked LSTM layers, as in the classic tutorial."""
 
+COST = 1.0  # training time relative to an LSTM (results/PERFORMANCE.md); only orders the work
+
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 

@@ -1,5 +1,7 @@
 """MLP: Dense(50) -> Dense(100) on the flattened window, with dropout, as in the classic tutorial."""
 
+COST = 0.05  # training time relative to an LSTM (results/PERFORMANCE.md); only orders the work
+
 DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
 
 

@@ -1,5 +1,7 @@
 """SimpleRNN: two stacked Elman RNN layers, stacked like the classic LSTM."""
 
+COST = 0.45  # training time relative to an LSTM (results/PERFORMANCE.md); only orders the work
+
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 

@@ -91,3 +91,16 @@ def test_same_seed_same_metrics_and_jobs2_equals_jobs1(first_run, tiny_csv, stor
         assert len(merged) == 4 + 3
         for metric in ("mae", "rmse", "mase", "directional_accuracy"):
             assert (merged[metric] == merged[f"{metric}_ref"]).all(), metric
+
+
+def test_schedule_starts_the_costliest_models_first_with_seeds_together():
+    from benchmark import runner
+    from benchmark.config import resolve
+    from benchmark.trial import TrialSpec
+
+    config = resolve("classic")
+    specs = [TrialSpec(m, s, config, "sqlite:///unused.db", "0", "parent") for m, s in
+             [("naive", None), ("mlp", 0), ("mlp", 1), ("lstm", 0), ("rnn", 0), ("lstm", 1), ("gru", 0), ("gru", 1)]]
+    order = [(s.model, s.seed) for s in runner.schedule(specs)]
+    assert order == [("naive", None), ("gru", 0), ("gru", 1), ("lstm", 0), ("lstm", 1), ("rnn", 0), ("mlp", 0),
+                     ("mlp", 1)]
