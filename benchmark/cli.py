@@ -61,7 +61,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
     grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
     grid.add_argument("--jobs", type=_jobs, metavar="N|auto",
-                      help="worker processes for trials (default auto: one per core, each with one thread)")
+                      help="worker processes for trials (default auto: one per core, each with one thread, as many as "
+                           "memory holds)")
     grid.add_argument("--steps-per-execution", type=int, metavar="N",
                       help="batches per compiled training call (default 16; speed only, same numbers)")
     train.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,

@@ -67,12 +67,32 @@ def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
     return len(stale)
 
 
-def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec]) -> int:
-    """--jobs, or for auto one worker per core, never more than there are networks to train."""
+WORKER_MEMORY = 1.5 * 2**30  # bytes a worker may need: TensorFlow ~0.9 GB, a training process peaks near 1.1 GB
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), in bytes; None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec], memory: int | None = None) -> int:
+    """--jobs, or for auto one single-threaded worker per core (measured fastest: results/PERFORMANCE.md), never
+    more than there are networks to train or than the available memory holds."""
     if config.jobs:
         return config.jobs
     networks = sum(registry.get(s.model).seeded for s in specs)
-    return max(1, min(os.cpu_count() or 1, networks))
+    jobs = min(os.cpu_count() or 1, networks)
+    memory = available_memory() if memory is None else memory
+    if memory is not None:
+        jobs = min(jobs, int(memory // WORKER_MEMORY))
+    return max(1, jobs)
 
 
 def schedule(specs: list[TrialSpec]) -> list[TrialSpec]:

@@ -141,8 +141,10 @@ COMPILED_KEEP = 2
 
 
 def _compiled_key(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig) -> tuple:
-    return (spec.name, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback, prepared.horizon,
-            config.optimizer, config.learning_rate, config.loss, config.steps_per_execution, config.unroll)
+    """What makes two trials' compiled models interchangeable: the builder and its arguments, and compile()'s."""
+    return (spec.name, spec.build, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback,
+            prepared.horizon, config.optimizer, config.learning_rate, config.loss, config.steps_per_execution,
+            config.unroll)
 
 
 def _release(key: tuple, model) -> None:

@@ -104,3 +104,20 @@ def test_schedule_starts_the_costliest_models_first_with_seeds_together():
     order = [(s.model, s.seed) for s in runner.schedule(specs)]
     assert order == [("naive", None), ("gru", 0), ("gru", 1), ("lstm", 0), ("lstm", 1), ("rnn", 0), ("mlp", 0),
                      ("mlp", 1)]
+
+
+def test_auto_jobs_is_one_worker_per_core_within_memory():
+    import os
+
+    from benchmark import runner
+    from benchmark.config import resolve
+    from benchmark.trial import TrialSpec
+
+    config = resolve("classic")
+    specs = [TrialSpec(m, s, config, "sqlite:///unused.db", "0", "parent") for m in ("lstm", "gru") for s in range(4)]
+    cores = os.cpu_count() or 1
+    assert runner.effective_jobs(config, specs, memory=64 * 2**30) == min(cores, 8)
+    assert runner.effective_jobs(config, specs, memory=int(1.6 * 2**30)) == 1  # room for one worker only
+    assert runner.effective_jobs(config, specs[:1], memory=64 * 2**30) == 1  # one network to train
+    assert runner.effective_jobs(resolve("classic", jobs=3), specs, memory=2**30) == 3  # --jobs N is obeyed
+    assert runner.available_memory() is None or runner.available_memory() > 0
