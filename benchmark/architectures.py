@@ -11,7 +11,8 @@ _UNROLL = contextvars.ContextVar("unroll", default=False)
 @contextlib.contextmanager
 def unrolled(enabled: bool):
     """Recurrent layers built by `stacked` inside this block unroll their time loop: one larger graph, traced once
-    (2-15 s), that runs each epoch 10-35% faster; float32 rounding differs slightly from the loop (tested)."""
+    (4-22 s measured), whose epochs run faster for some layers and slower for others (results/PERFORMANCE.md);
+    float32 rounding differs slightly from the loop (tested)."""
     token = _UNROLL.set(enabled)
     try:
         yield

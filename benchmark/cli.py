@@ -66,8 +66,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     grid.add_argument("--steps-per-execution", type=int, metavar="N",
                       help="batches per compiled training call (default 16; speed only, same numbers)")
     train.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,
-                       help="unroll recurrent layers over the window: 10-35%% faster epochs after a 2-15 s trace, "
-                            "float32 rounding differs slightly, so unrolled runs are a separate experiment")
+                       help="unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
+                            "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 "
+                            "rounding differs slightly, so unrolled runs are a separate experiment")
     grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
                       help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
                            "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")

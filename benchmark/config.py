@@ -83,9 +83,9 @@ class ExperimentConfig:
     sweep_id: str = ""  # shared by every point of one sweep
     data_checksum: str = field(default="", compare=False)
 
-    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor",
-                "scheduler", "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id",
-                "data", "preset")
+    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor", "scheduler",
+                "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id", "data",
+                "preset")
 
     def hashed_fields(self) -> dict:
         """The fields that decide the numbers; the data file counts by its checksum, not its path."""

@@ -91,7 +91,7 @@ def trial_params(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> d
         "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
         "test_points": sum(f.test.y.size for f in folds), "epochs": config.epochs, "batch_size": config.batch_size,
         "loss": config.loss, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
-        "early_stopping": config.early_stopping, "patience": config.patience,
+        "early_stopping": config.early_stopping, "patience": config.patience, "unroll": config.unroll,
         **overall_dates(folds), **{f"hp.{k}": v for k, v in hyperparams.items()},
     }
     if len(folds) > 1:
