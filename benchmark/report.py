@@ -16,6 +16,7 @@ import pandas as pd
 
 from benchmark import sweep, tracking
 from benchmark.errors import BenchmarkError
+from benchmark.files import atomic_write
 from benchmark.leaderboard import Results, build_table, csv_frame, pairwise_pvalues, render, render_many, verdict
 from benchmark.runner import check_writable
 
@@ -93,20 +94,6 @@ def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
         row = finished.iloc[0]
         predictions = predictions.assign(fold=0, mase_scale=float(row["mae"] / row["mase"]))
     return Results(meta, trials, predictions, pd.DataFrame(histories))
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[Results, list[str]]:
@@ -187,7 +174,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
         paths = {}
         for name, (title, fig) in figures.items():
             rel = f"figures/{dataset}_{name}.png" if many else f"figures/{name}.png"
-            _atomic(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
+            atomic_write(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
             paths[title] = rel
         sections.append(render(results, table, pvalues, paths, level=2 if many else 1, extra=extra))
         frames.append(csv_frame(results, table))
@@ -195,8 +182,8 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
         written.append((uri, results.meta["parent_run_id"], list(paths.values())))
         done.append((results, table))
     text = render_many(sections, tables) if many else sections[0]
-    _atomic(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
-    _atomic(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
+    atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
+    atomic_write(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
     if log_to_parent:
         for uri, parent, figures in written:
             c = tracking.client(uri)

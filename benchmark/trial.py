@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +49,8 @@ class TrialResult:
     status: str  # FINISHED or FAILED
     metrics: dict = field(default_factory=dict)
     error: str | None = None
+    epoch_seconds: tuple[float, ...] = ()  # the last fold's per-epoch wall seconds (the first includes tracing)
+    wall_seconds: float = 0.0  # the whole trial: data, training, scoring and recording
 
 
 def trial_hyperparameters(model: str, config: ExperimentConfig) -> dict:
@@ -181,6 +184,7 @@ def _log_search(c, run_id: str, fits: list[Fit], val_mae: float) -> dict:
 
 def run_trial(spec: TrialSpec) -> TrialResult:
     """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
+    started = time.perf_counter()
     model = registry.get(spec.model)
     hyperparams = trial_hyperparameters(spec.model, spec.config)
     folds = prepared_for(spec.config)
@@ -207,7 +211,9 @@ def run_trial(spec: TrialSpec) -> TrialResult:
         c.set_terminated(run_id, "KILLED")
         raise
     c.set_terminated(run_id, "FINISHED")
-    return TrialResult(spec.model, spec.seed, run_id, "FINISHED", metrics)
+    return TrialResult(spec.model, spec.seed, run_id, "FINISHED", metrics,
+                       epoch_seconds=tuple(fits[-1].history.get("epoch_seconds", ())),
+                       wall_seconds=time.perf_counter() - started)
 
 
 def _params(params: dict[str, str]):
