@@ -2,23 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-
-_UNROLL = contextvars.ContextVar("unroll", default=False)
-
-
-@contextlib.contextmanager
-def unrolled(enabled: bool):
-    """Recurrent layers built by `stacked` inside this block unroll their time loop: one larger graph, traced once
-    (4-22 s measured), whose epochs run faster for some layers and slower for others (results/PERFORMANCE.md);
-    float32 rounding differs slightly from the loop (tested)."""
-    token = _UNROLL.set(enabled)
-    try:
-        yield
-    finally:
-        _UNROLL.reset(token)
-
 
 def layer_sizes(units, layers: int | None = None) -> list[int]:
     """`units` as one width per layer: an int repeats, a sequence is cut or extended with its last width.
@@ -33,11 +16,15 @@ def layer_sizes(units, layers: int | None = None) -> list[int]:
     return (sizes + [sizes[-1]] * layers)[:layers]
 
 
-def stacked(layer, input_shape: tuple[int, ...], horizon: int, units, layers: int | None, dropout: float,
-            flatten: bool = False):
+def stacked(layer, input_shape: tuple[int, ...], horizon: int, units, layers: int | None, dropout: float, *,
+            unroll: bool, flatten: bool = False):
     """layer(units[0]) -> Dropout -> ... -> layer(units[-1]) -> Dropout -> Dense(horizon), uncompiled.
 
     Recurrent layers return sequences except the last one; with `flatten` the window is flattened first (MLP).
+    `unroll` (a model file passes `options.unroll`, i.e. `--unroll`) makes recurrent layers unroll their time loop:
+    one larger graph, traced once (4-22 s measured), whose epochs run faster for some layers and slower for others
+    (results/PERFORMANCE.md); float32 rounding differs slightly from the loop (tested). Ignored with `flatten`,
+    whose layers have no time loop.
     """
     import keras
 
@@ -47,7 +34,7 @@ def stacked(layer, input_shape: tuple[int, ...], horizon: int, units, layers: in
     for i, n in enumerate(units):
         more = i < len(units) - 1
         # last -> [batch, units]
-        x = layer(n)(x) if flatten else layer(n, return_sequences=more, unroll=_UNROLL.get())(x)
+        x = layer(n)(x) if flatten else layer(n, return_sequences=more, unroll=unroll)(x)
         x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(horizon)(x)  # [batch, horizon]
     return keras.Model(inputs, outputs)

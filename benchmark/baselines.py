@@ -1,4 +1,5 @@
-"""Estimators for the baseline model files: fitted and applied on the same scaled windows as the networks.
+"""Estimators (`registry.Estimator`) for the baseline model files (`FAMILY = "estimator"`): fitted and applied on
+the same scaled windows as the networks.
 
 Inputs are [n, lookback, 1] arrays, outputs [n, horizon]. Scaling is affine per window, so a baseline that is
 affine-equivariant (persistence, drift, least squares with intercept under a global scaler) gives in price space

@@ -27,77 +27,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    from benchmark import settings
+
     p.add_argument("--config", metavar="FILE.toml", help="experiment file; flags given here override its keys")
-    data = p.add_argument_group("data")
-    data.add_argument("--dataset", help="dataset name, a comma list, or 'all' (default: msft; see `datasets`)")
-    data.add_argument("--data", metavar="PATH.csv", help="your own CSV with a date and a price column")
-    data.add_argument("--target", help="value column of --data (default: 'close', else the one 'clos…')")
-    data.add_argument("--date-column", help="date column of --data (default: 'date'/'time'/'timestamp')")
-    data.add_argument("--fill", choices=["ffill"], help="forward-fill missing values instead of failing")
-    proto = p.add_argument_group("protocol (defaults come from --preset)")
-    proto.add_argument("--preset", choices=["default", "classic"],
-                       help="default: the suite's practice (the default); classic: the tutorial's protocol")
-    proto.add_argument("--protocol", choices=["holdout", "backtest"],
-                       help="holdout: one test period (default); backtest: rolling origin over --folds periods")
-    proto.add_argument("--folds", type=int, metavar="K", help="backtest: number of successive test periods")
-    proto.add_argument("--step", type=int, metavar="N", help="backtest: points between origins (default: test size)")
-    proto.add_argument("--window-type", choices=["expanding", "sliding"],
-                       help="backtest: training window grows (expanding, default) or keeps its length (sliding)")
-    proto.add_argument("--window", type=int, metavar="N", help="lookback length")
-    proto.add_argument("--horizon", type=int, metavar="N", help="steps ahead to forecast")
-    proto.add_argument("--scaler", choices=["minmax", "standard", "window"])
-    proto.add_argument("--test-size", type=int, metavar="N", help="points in the test period")
-    proto.add_argument("--val-size", type=int, metavar="N", help="points in the validation period (0: none)")
-    train = p.add_argument_group("training (identical for every model)")
-    train.add_argument("--epochs", type=int, metavar="N", help="epochs (a cap when early stopping)")
-    train.add_argument("--batch-size", type=int, metavar="N")
-    train.add_argument("--loss", choices=["mse", "mae", "huber"])
-    train.add_argument("--optimizer", choices=["rmsprop", "adam"])
-    train.add_argument("--learning-rate", type=float, metavar="LR")
-    train.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
-                       help="stop on validation loss and restore the best weights")
-    train.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs")
-    grid = p.add_argument_group("grid and execution")
-    grid.add_argument("--models", help="'all' (default) or a comma list, e.g. lstm,gru (baselines always run)")
-    grid.add_argument("--seeds", help="a count (default 5 -> seeds 0..4) or a comma list (0,1,2)")
-    grid.add_argument("--jobs", type=_jobs, metavar="N|auto",
-                      help="worker processes for trials (default auto: one per core, each with one thread, as many as "
-                           "memory holds)")
-    grid.add_argument("--steps-per-execution", type=int, metavar="N",
-                      help="batches per compiled training call (default 16; speed only, same numbers)")
-    train.add_argument("--unroll", action=argparse.BooleanOptionalAction, default=None,
-                       help="unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
-                            "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 "
-                            "rounding differs slightly, so unrolled runs are a separate experiment")
-    grid.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
-                      help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
-                           "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")
-    grid.add_argument("--search", choices=["grid", "optuna"],
-                      help="grid: every --set combination (default); optuna: sample --trials of them per "
-                           "architecture on validation MAE, then train the best under all seeds")
-    grid.add_argument("--trials", type=int, metavar="N", help="optuna trials per architecture (default 10)")
-    grid.add_argument("--executor", choices=["local", "dask"],
-                      help="local: this machine's --jobs processes (default); dask: a Dask cluster")
-    grid.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                      help="existing Dask scheduler (default with --executor dask: a LocalCluster of --jobs workers)")
-    grid.add_argument("--force", action="store_true", default=None, help="retrain trials that already finished")
-    out = p.add_argument_group("tracking and outputs")
-    out.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
-    out.add_argument("--experiment", help="MLflow experiment name (default: forecast-benchmark/DATASET)")
-    out.add_argument("--results-dir", help="where the leaderboard and figures go (default: results)")
-
-
-def _jobs(text: str) -> int:
-    """`auto` -> 0 (one worker per core), else a positive count."""
-    if text == "auto":
-        return 0
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (or auto), got {value}")
-    return value
+    settings.add_arguments(p)
+    p.add_argument("--set", action="append", metavar="KEY=V1,V2", dest="set_values",
+                   help="a setting or hyper-parameter, one value or a grid (repeatable): units=32,64, "
+                        "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,14 +82,12 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     """One resolved config per dataset (preset values < experiment file < flags given on the command line), and
     the sweep grid."""
     from benchmark import catalog, config, registry, sweep
+    from benchmark import settings as table
 
     settings = config.load_file(args.config) if args.config else {}
     grid = {k: v if isinstance(v, list) else [v] for k, v in settings.pop("sweep", {}).items()}
     grid.update(sweep.parse_sets(args.set_values or []))  # --set KEY overrides the file's [sweep] KEY
-    for key in config.FILE_KEYS:
-        value = getattr(args, key, None)
-        if value is not None:
-            settings[key] = value
+    settings.update(table.given(args))
     if settings.get("data") and settings.get("dataset"):
         raise BenchmarkError("give either --dataset or --data, not both")
     models = settings.pop("models", "all")
@@ -166,7 +100,6 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     shared = {
         "models": registry.select(",".join(_as_list(models))),
         "seeds": config.seeds_from_list(seeds) if isinstance(seeds, list) else config.parse_seeds(str(seeds)),
-        "lookback": settings.pop("window", None),
         **settings,
     }
     preset = shared.pop("preset", "default")
@@ -180,8 +113,10 @@ def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
 
 
 def _config_jobs(text: str) -> int:
+    from benchmark.settings import parse_jobs
+
     try:
-        return _jobs(text)
+        return parse_jobs(text)
     except argparse.ArgumentTypeError as exc:
         raise BenchmarkError(f"key 'jobs': {exc}") from None
 
@@ -255,7 +190,7 @@ def _report(entries: list[tuple[str, str, list[str]]], results_dir: str) -> None
 
     for results, table in report.write_report(entries, results_dir):
         if len(entries) > 1:
-            print(f"\n== {results.meta['dataset']} ==")
+            print(f"\n== {results.meta.dataset} ==")
         report.print_summary(table, results)
     print(f"\nleaderboard: {results_dir}/LEADERBOARD.md  (figures in {results_dir}/figures/)")
 

@@ -1,112 +1,42 @@
-"""Experiment configuration: presets, the resolved frozen config, and its hash."""
+"""The resolved, frozen experiment configuration and its hash, generated from the settings table.
+
+`ExperimentConfig` has one field per row of `benchmark.settings.TABLE`; `resolve(preset, **values)` applies the
+preset's defaults, checks every value against its row, then the rules that tie settings together (`validate`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
+from benchmark import settings as _settings
 from benchmark.errors import BenchmarkError
-
-LOSSES = ("mse", "mae", "huber")
-PROTOCOLS = ("holdout", "backtest")
-WINDOW_TYPES = ("expanding", "sliding")
-BACKTEST_KEYS = ("protocol", "folds", "step", "window_type")
-OPTIMIZERS = ("rmsprop", "adam")
-
-# The classic tutorial protocol: 60-day window, next day, MinMax fitted on train, test = final 60 days,
-# fixed 50 epochs of RMSprop on MSE with batch 64, no validation split.
-CLASSIC = {
-    "lookback": 60, "horizon": 1, "scaler": "minmax", "test_size": 60, "val_size": 0,
-    "epochs": 50, "batch_size": 64, "loss": "mse", "optimizer": "rmsprop", "learning_rate": 1e-3,
-    "early_stopping": False, "patience": 0,
-}
-
-# The suite's state of practice. Per-window scaling (README "Choosing the default preset": measured on msft),
-# a year of trading days as test period so a verdict rests on 250 points rather than 60, the year before it
-# for validation and early stopping with best weights restored; epochs is a cap.
-DEFAULT = {
-    "lookback": 60, "horizon": 1, "scaler": "window", "test_size": 250, "val_size": 250,
-    "epochs": 50, "batch_size": 64, "loss": "mse", "optimizer": "adam", "learning_rate": 1e-3,
-    "early_stopping": True, "patience": 5,
-}
-
-PRESETS = {"classic": CLASSIC, "default": DEFAULT}
+from benchmark.settings import TABLE, Setting
 
 
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything that decides a benchmark's numbers, plus how to run it (which never changes the numbers)."""
+class _ConfigMethods:
+    """What every generated config class has besides its fields."""
 
-    # what is computed (hashed)
-    dataset: str = "msft"
-    data: str | None = None  # a user CSV instead of a bundled dataset
-    target: str | None = None
-    date_column: str | None = None
-    fill: str | None = None
-    preset: str = "default"
-    lookback: int = 60
-    horizon: int = 1
-    scaler: str = "window"
-    test_size: int = 250
-    val_size: int = 250
-    epochs: int = 50
-    batch_size: int = 64
-    loss: str = "mse"
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    early_stopping: bool = True
-    patience: int = 5
-    protocol: str = "holdout"  # or "backtest": rolling origin over `folds` test windows
-    folds: int = 1
-    step: int = 0  # points between fold origins; 0 means the test size (folds tile the end of the series)
-    window_type: str = "expanding"  # or "sliding": every fold trains on the same number of points
-    overrides: tuple = ()  # model hyper-parameters set by a sweep point, e.g. (("lstm.units", 64),)
-    stage: str = "final"  # "search": a hyper-parameter search trial, scored on validation only
-    unroll: bool = False  # unrolled recurrent loops: faster epochs, float32 rounding differs (so it is hashed)
-    # which trials and how to run them (not hashed)
-    models: tuple[str, ...] = ()
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    jobs: int = 0  # worker processes; 0 = auto: one per core (measured fastest on 2 cores, results/PERFORMANCE.md)
-    search: str = "grid"  # or "optuna": sample the --set space instead of running all of it
-    trials: int = 10  # optuna trials per architecture
-    steps_per_execution: int = 16  # batches per compiled call; changes speed, never the numbers (tested)
-    executor: str = "local"  # or "dask"
-    scheduler: str | None = None  # tcp://HOST:PORT of an existing Dask scheduler
-    tracking_uri: str | None = None
-    experiment: str | None = None
-    force: bool = False
-    results_dir: str = "results"
-    sweep: tuple = ()  # this grid point's varied keys and values (a label; the numbers are decided above)
-    sweep_id: str = ""  # shared by every point of one sweep
-    data_checksum: str = field(default="", compare=False)
-
-    RUN_ONLY = ("models", "seeds", "jobs", "search", "trials", "steps_per_execution", "executor", "scheduler",
-                "tracking_uri", "experiment", "force", "results_dir", "data_checksum", "sweep", "sweep_id", "data",
-                "preset")
+    TABLE: tuple[Setting, ...] = TABLE
 
     def hashed_fields(self) -> dict:
-        """The fields that decide the numbers; the data file counts by its checksum, not its path."""
-        values = {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUN_ONLY}
-        values["data_checksum"] = self.data_checksum
-        if self.protocol == "holdout":  # backtest settings mean nothing here and must not split identical runs
-            for key in BACKTEST_KEYS:
-                values.pop(key)
-        if not self.overrides:
-            values.pop("overrides")
-        if self.stage == "final":
-            values.pop("stage")
-        if not self.unroll:
-            values.pop("unroll")
-        return values
+        """The values that decide the numbers; the data file counts by its checksum, not its path."""
+        values = dataclasses.asdict(self)
+        return {s.name: values[s.name] for s in self.TABLE if s.is_hashed(values)}
 
     @property
     def config_hash(self) -> str:
         """12 hex digits identifying the experiment without its seeds: equal hashes mean comparable runs."""
         blob = json.dumps(self.hashed_fields(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def logged_settings(self) -> dict[str, object]:
+        """Every setting that can decide the numbers, plus the preset: what each run records as params."""
+        return {s.name: getattr(self, s.name) for s in self.TABLE
+                if s.flag and (s.may_be_hashed() or s.name == "preset") and s.name != "dataset"}
 
     @property
     def fold_step(self) -> int:
@@ -117,82 +47,57 @@ class ExperimentConfig:
         return self.dataset if self.data is None else Path(self.data).stem
 
 
-def resolve(preset: str = "default", **overrides) -> ExperimentConfig:
-    """The preset's settings with every non-None override applied, validated."""
-    if preset not in PRESETS:
-        raise BenchmarkError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
-    values = dict(PRESETS[preset], preset=preset)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    check_types(values)
-    values["learning_rate"] = float(values["learning_rate"])  # 1 and 1.0 are one experiment, one hash
-    config = ExperimentConfig(**values)
+def config_class(table: Iterable[Setting] = TABLE, name: str = "ExperimentConfig") -> type:
+    """A frozen dataclass with one field per setting (the table's order), and the table it came from."""
+    table = tuple(table)
+    fields = [(s.name, s.type | None if s.default is None and not s.presets else s.type,
+               dataclasses.field(default=s.default, compare=s.compare)) for s in table]
+    return dataclasses.make_dataclass(name, fields, bases=(_ConfigMethods,), frozen=True,
+                                      namespace={"TABLE": table, "__module__": __name__})
+
+
+ExperimentConfig = config_class()
+
+
+def resolve(preset: str = "default", *, config_type: type = ExperimentConfig, **values_given) -> ExperimentConfig:
+    """The preset's settings with every non-None override applied, each checked against its row, then validated."""
+    table = config_type.TABLE
+    values = _settings.preset_values(preset, table)
+    values["preset"] = preset
+    names = _settings.by_name(table)
+    for key, value in values_given.items():
+        if key not in names:
+            raise BenchmarkError(f"unknown setting '{key}'")
+        if value is not None:
+            values[names[key].name] = value
+    for setting in table:
+        _settings.check_type(setting, values[setting.name], "setting")
+    for setting in table:  # 1 and 1.0 are one experiment, one hash; lists become tuples
+        value = values[setting.name]
+        if setting.type is float and value is not None:
+            values[setting.name] = float(value)
+        elif setting.type is tuple and isinstance(value, list):
+            values[setting.name] = tuple(value)
+    for setting in table:
+        _settings.check_value(setting, values[setting.name])
+    config = config_type(**values)
     validate(config)
     return config
 
 
-INT_FIELDS = ("lookback", "horizon", "test_size", "val_size", "epochs", "batch_size", "patience", "folds", "step",
-              "jobs", "trials", "steps_per_execution")
-STR_FIELDS = ("scaler", "loss", "optimizer", "protocol", "window_type", "executor", "search")
-
-
-def check_types(values: dict) -> None:
-    """Settings that came from `--set` or a file: integers must be integers, the learning rate a number."""
-    for name in INT_FIELDS:
-        if name in values and (isinstance(values[name], bool) or not isinstance(values[name], int)):
-            raise BenchmarkError(f"setting '{name}' must be an integer, got {values[name]!r}")
-    for name in STR_FIELDS:
-        if name in values and not isinstance(values[name], str):
-            raise BenchmarkError(f"setting '{name}' must be a name, got {values[name]!r}")
-    rate = values.get("learning_rate")
-    if isinstance(rate, bool) or not isinstance(rate, int | float):
-        raise BenchmarkError(f"setting 'learning_rate' must be a number, got {rate!r}")
-    for name in ("early_stopping", "unroll"):
-        if not isinstance(values.get(name, True), bool):
-            raise BenchmarkError(f"setting '{name}' must be true or false, got {values[name]!r}")
-
-
 def validate(config: ExperimentConfig) -> None:
-    """Reject impossible settings with a message naming the setting."""
-    positive = {"lookback": config.lookback, "horizon": config.horizon, "test_size": config.test_size,
-                "epochs": config.epochs, "batch_size": config.batch_size,
-                "steps_per_execution": config.steps_per_execution}
-    for name, value in positive.items():
-        if value < 1:
-            raise BenchmarkError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if config.jobs < 0:
-        raise BenchmarkError(f"--jobs must be a positive number or auto, got {config.jobs}")
-    if config.val_size < 0 or config.patience < 0:
-        raise BenchmarkError("--val-size and --patience must not be negative")
-    if config.learning_rate <= 0:
-        raise BenchmarkError(f"--learning-rate must be positive, got {config.learning_rate}")
-    if config.loss not in LOSSES:
-        raise BenchmarkError(f"unknown loss '{config.loss}' (known: {', '.join(LOSSES)})")
-    if config.optimizer not in OPTIMIZERS:
-        raise BenchmarkError(f"unknown optimizer '{config.optimizer}' (known: {', '.join(OPTIMIZERS)})")
+    """The rules that tie settings together (each setting's own range and choices are in its row)."""
     if config.early_stopping and config.val_size == 0:
         raise BenchmarkError("early stopping needs a validation split: set --val-size or --no-early-stopping")
-    if any(s < 0 for s in config.seeds) or not config.seeds:
+    if not config.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in config.seeds):
         raise BenchmarkError(f"seeds must be non-negative integers, got {list(config.seeds)}")
-    if config.protocol not in PROTOCOLS:
-        raise BenchmarkError(f"unknown protocol '{config.protocol}' (known: {', '.join(PROTOCOLS)})")
-    if config.window_type not in WINDOW_TYPES:
-        raise BenchmarkError(f"unknown window type '{config.window_type}' (known: {', '.join(WINDOW_TYPES)})")
-    if config.folds < 1 or config.step < 0:
-        raise BenchmarkError(f"--folds must be at least 1 and --step not negative, got {config.folds}, {config.step}")
     if config.protocol == "holdout" and config.folds != 1:
         raise BenchmarkError("--folds needs --protocol backtest")
     if config.folds > 1 and config.fold_step < config.test_size:
         raise BenchmarkError(f"--step {config.step} is shorter than the test size {config.test_size}: folds would "
                              "overlap and score test points twice")
-    if config.executor not in ("local", "dask"):
-        raise BenchmarkError(f"unknown executor '{config.executor}' (known: local, dask)")
-    if config.search not in ("grid", "optuna") or config.trials < 1:
-        raise BenchmarkError(f"--search takes grid or optuna and --trials at least 1, got {config.search}, "
-                             f"{config.trials}")
     if config.scheduler and config.executor != "dask":
         raise BenchmarkError("--scheduler needs --executor dask")
-    if config.fill not in (None, "ffill"):
-        raise BenchmarkError(f"unknown --fill '{config.fill}' (known: ffill)")
 
 
 def seeds_from_list(values: list) -> tuple[int, ...]:
@@ -219,39 +124,17 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-# Every `run` option has a key of the same name in an experiment file (TOML), with the type it must have.
-FILE_KEYS: dict[str, tuple[type, ...]] = {
-    "dataset": (str, list), "data": (str,), "target": (str,), "date_column": (str,), "fill": (str,),
-    "preset": (str,), "window": (int,), "horizon": (int,), "scaler": (str,), "test_size": (int,),
-    "val_size": (int,), "epochs": (int,), "batch_size": (int,), "loss": (str,), "optimizer": (str,),
-    "learning_rate": (float, int), "early_stopping": (bool,), "patience": (int,), "protocol": (str,),
-    "folds": (int,), "step": (int,), "window_type": (str,), "models": (str, list), "seeds": (int, list, str),
-    "jobs": (int, str), "search": (str,), "trials": (int,), "steps_per_execution": (int,), "unroll": (bool,),
-    "executor": (str,), "scheduler": (str,), "tracking_uri": (str,), "experiment": (str,),
-    "force": (bool,), "results_dir": (str,), "sweep": (dict,),
-}
-
-
-def load_file(path: str) -> dict:
+def load_file(path: str, table: Iterable[Setting] = TABLE) -> dict:
     """An experiment file's settings, with unknown keys and wrong types reported by name."""
     import tomllib
 
     try:
         with open(path, "rb") as f:
-            settings = tomllib.load(f)
+            values = tomllib.load(f)
     except FileNotFoundError:
         raise BenchmarkError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchmarkError(f"{path}: cannot read config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise BenchmarkError(f"{path}: invalid TOML ({exc})") from None
-    for key, value in settings.items():
-        if key not in FILE_KEYS:
-            raise BenchmarkError(f"{path}: unknown key '{key}' (known: {', '.join(FILE_KEYS)})")
-        allowed = FILE_KEYS[key]
-        wrong_bool = isinstance(value, bool) and bool not in allowed
-        if wrong_bool or not isinstance(value, allowed):
-            names = " or ".join({"str": "string", "int": "integer", "float": "number", "bool": "true/false",
-                                 "list": "list", "dict": "table"}[t.__name__] for t in allowed)
-            raise BenchmarkError(f"{path}: key '{key}' must be a {names}, got {type(value).__name__} {value!r}")
-    return settings
+    return _settings.check_file(values, path, table)

@@ -106,17 +106,6 @@ class Series:
         )
 
 
-def from_values(
-    name: str,
-    values: Sequence[float] | np.ndarray,
-    dates: pd.DatetimeIndex | None = None,
-    source: str = "generated",
-    target: str = "value",
-) -> Series:
-    """Function form of ``Series.from_array`` for code-generated series."""
-    return Series.from_array(name, values, dates=dates, source=source, target=target)
-
-
 @dataclass(frozen=True)
 class _Table:
     """The CSV's header and non-blank data rows, with each row's (last) physical line number."""

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from benchmark import registry, tracking
+from benchmark import registry
 from benchmark.errors import BenchmarkError
+from benchmark.recording import run_trial
+from benchmark.tracking import Tracker
 from benchmark.training import configure_tensorflow
-from benchmark.trial import TrialResult, TrialSpec, run_trial
+from benchmark.trial import TrialResult, TrialSpec
 
 LOST = "worker process died during the trial"
 
@@ -36,19 +38,16 @@ def threads_per_worker(jobs: int) -> int:
 
 def _running(spec: TrialSpec, max_results: int = 100) -> list:
     """This invocation's run of the trial, if it was created and is still RUNNING."""
-    query = (f"tags.mlflow.parentRunId = '{spec.parent_run_id}' AND params.model = '{spec.model}' AND "
-             f"params.seed = '{'none' if spec.seed is None else spec.seed}' AND attributes.status = 'RUNNING'")
-    return tracking.client(spec.tracking_uri).search_runs([spec.experiment_id], query, max_results=max_results)
+    return Tracker(spec.tracking_uri).running_trials(spec.experiment_id, spec.parent_run_id, spec.model, spec.seed,
+                                                     max_results)
 
 
 def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
     """A trial whose worker vanished: its run (if it was created) is marked FAILED with the reason."""
-    c = tracking.client(spec.tracking_uri)
-    run_id = ""
+    tracker, run_id = Tracker(spec.tracking_uri), ""
     for run in _running(spec):
-        run_id = run.info.run_id
-        c.set_tag(run_id, "failure_reason", reason)
-        c.set_terminated(run_id, "FAILED")
+        run_id = run.run_id
+        tracker.fail(run_id, reason)
     return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
 
 
@@ -65,7 +64,7 @@ def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
     unambiguous: a trial lost there fails for good. Trials that never started simply run in the next pool.
     """
     if jobs <= 1 or len(specs) <= 1:
-        if any(registry.get(spec.model).seeded for spec in specs):
+        if any(registry.get(spec.model).family == "keras" for spec in specs):
             configure_tensorflow()  # once, before the first trial's clock starts
         for spec in specs:
             yield run_trial(spec)

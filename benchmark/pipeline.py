@@ -22,6 +22,7 @@ from benchmark.data import Series
 from benchmark.errors import BenchmarkError
 
 SCALERS = ("minmax", "standard", "window")
+WINDOW_TYPES = ("expanding", "sliding")  # backtest folds: the training part grows, or keeps its length
 
 # A window's scale never drops below this share of its level: flat windows (a price stuck for days) must not
 # blow up to huge scaled values.
@@ -151,7 +152,7 @@ class Prepared:
     train: Windows
     val: Windows | None
     test: Windows
-    naive_mae_in_sample: float  # mean |y_t - y_{t-1}| over the training part: the MASE denominator
+    naive_mae_in_sample: float  # the MASE denominator: see `mase_scale`
 
     def split_dates(self) -> dict[str, str]:
         """First and last target date of each part (ISO), for logs and the leaderboard."""
@@ -179,8 +180,20 @@ def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_siz
         val = _windows(values, origins, lookback, horizon, fitted)
     test_origins = window_origins(bounds.test_start, bounds.length, lookback, horizon, stride=horizon)
     test = _windows(values, test_origins, lookback, horizon, fitted)
-    naive_mae = float(np.mean(np.abs(np.diff(train_values)))) if len(train_values) > 1 else float("nan")
-    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, naive_mae)
+    scale = mase_scale(values[: bounds.test_start], test_size)
+    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale)
+
+
+def mase_scale(observed: np.ndarray, stretch: int) -> float:
+    """MASE's denominator: the one-step naive MAE of the last `stretch` steps (the test size) observed before the
+    test period (training and validation values, never a test value).
+
+    Hyndman & Koehler scale by the whole training part, which misleads on a long trending price series: msft's
+    1986 prices are 100x below its test period's, so persistence itself scored MASE 1.99 there. The most recent
+    stretch has about the test period's level, so persistence scores about 1 (tested on a 100x trend).
+    """
+    recent = observed[-(stretch + 1):]
+    return float(np.mean(np.abs(np.diff(recent)))) if len(recent) > 1 else float("nan")
 
 
 def _slice(series: Series, start: int, stop: int) -> Series:

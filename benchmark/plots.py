@@ -29,17 +29,17 @@ def trial_forecast_figure(frame: pd.DataFrame, title: str):
 def seed_distribution_figure(results, metric: str = "mae"):
     """Test MAE of every seed per neural model (box + points), baselines as horizontal reference lines."""
     finished = results.finished
-    neural = finished[finished["kind"] == "neural"].astype({metric: float})
+    neural = finished[finished["stochastic"]].astype({metric: float})
     fig, ax = plt.subplots(figsize=(8, 4.5))
     order = neural.groupby("model")[metric].mean().sort_values().index.tolist()
     if len(neural):
         sns.boxplot(neural, x="model", y=metric, order=order, color="#dddddd", ax=ax, showfliers=False)
         sns.swarmplot(neural, x="model", y=metric, order=order, hue="seed", ax=ax, size=7)  # deterministic layout
-    palette = dict(zip(["naive", "drift", "linear"], ["#c0392b", "#7f8c8d", "#2c3e50"], strict=True))
-    for _, row in finished[finished["kind"] == "baseline"].iterrows():
-        ax.axhline(float(row[metric]), ls="--", lw=1.2, color=palette.get(row["model"], "black"),
-                   label=f"{row['model']} (baseline)")
-    ax.set(title=f"Test {metric.upper()} across seeds ({results.meta.get('dataset')})", xlabel="model",
+    baselines = finished[~finished["stochastic"]].sort_values("reference", ascending=False, kind="stable")
+    colours = ["#c0392b", "#7f8c8d", "#2c3e50", "#8e44ad", "#16a085", "#d35400"]  # the reference first, in red
+    for colour, (_, row) in zip(colours * len(baselines), baselines.iterrows(), strict=False):
+        ax.axhline(float(row[metric]), ls="--", lw=1.2, color=colour, label=f"{row['model']} (baseline)")
+    ax.set(title=f"Test {metric.upper()} across seeds ({results.meta.dataset})", xlabel="model",
            ylabel=f"test {metric.upper()} (price units)")
     ax.legend(title="seed / baseline", fontsize=8, loc="best")
     fig.tight_layout()
@@ -55,13 +55,14 @@ def forecast_figure(results, table, zoom: int = 30):
     finished = results.finished
     preds = results.predictions[results.predictions["step"] == 1]
     best = finished.astype({"mae": float}).sort_values("mae").drop_duplicates("model")
-    actual = preds[preds["model"] == "naive"]
+    reference = results.meta.reference
+    actual = preds[preds["model"] == reference]
     frames = [pd.DataFrame({"date": pd.to_datetime(actual["date"]), "price": actual["actual"],
                             "series": "actual"})]
     for _, row in best.iterrows():
-        if row["kind"] == "neural" or row["model"] == "naive":
+        if row["stochastic"] or row["model"] == reference:
             p = preds[(preds["model"] == row["model"]) & (preds["seed"] == row["seed"])]
-            label = row["model"] if row["model"] == "naive" else f"{row['model']} (seed {row['seed']})"
+            label = row["model"] if row["model"] == reference else f"{row['model']} (seed {row['seed']})"
             frames.append(pd.DataFrame({"date": pd.to_datetime(p["date"]), "price": p["predicted"], "series": label}))
     long = pd.concat(frames, ignore_index=True)
     fig, (full, last) = plt.subplots(2, 1, figsize=(10, 7.5))
@@ -69,7 +70,7 @@ def forecast_figure(results, table, zoom: int = 30):
     recent = long[long["date"] >= sorted(long["date"].unique())[-zoom]]
     sns.lineplot(recent, x="date", y="price", hue="series", style="series", markers=True, dashes=False, ax=last,
                  lw=1.0, legend=False)
-    dataset = results.meta.get("dataset")
+    dataset = results.meta.dataset
     full.set(title=f"Test period: actual vs one-step forecasts, best seed per model ({dataset})",
              xlabel="date", ylabel="price (original scale)")
     last.set(title=f"Last {zoom} test points", xlabel="date", ylabel="price (original scale)")
@@ -111,9 +112,8 @@ def pvalue_heatmap_figure(pvalues: pd.DataFrame):
     return fig
 
 
-def sweep_figure(meta: dict):
+def sweep_figure(points: pd.DataFrame):
     """Validation and test MAE of every grid point, per architecture (lines join the points in grid order)."""
-    points = meta["sweep_points"]
     long = pd.concat([points.assign(split="validation", value=points["val_mae"]),
                       points.assign(split="test", value=points["test_mae"])], ignore_index=True)
     grid = sns.catplot(long, x="point", y="value", hue="split", col="model", kind="point", height=3.2, aspect=1.3,

@@ -6,122 +6,124 @@ both write the same files from the same runs. Every file is written to a tempora
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import json
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark import sweep, tracking
+from benchmark import settings, sweep
+from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
-from benchmark.leaderboard import Results, build_table, csv_frame, pairwise_pvalues, render, render_many, verdict
+from benchmark.leaderboard import csv_frame, render, render_many
 from benchmark.runner import check_writable
+from benchmark.tracking import COMMAND, FINISHED, StoredRun, Tracker
+from benchmark.verdict import verdict
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
-META_PARAMS = ("dataset", "dataset_checksum", "protocol", "preset", "window", "horizon", "scaler", "epochs",
-               "batch_size", "loss", "optimizer", "learning_rate", "early_stopping", "patience", "train_windows",
-               "test_points", "train_start", "train_end", "val_start", "val_end", "test_start", "test_end",
-               "folds", "window_type", "fold_dates")
+COLUMNS = ["model", "seed", "kind", "stochastic", "reference", "status", "run_id", "start_time", "failure_reason",
+           "model_hash", *METRICS]
 
 
 def trials_frame(uri: str, experiment_id: str, config_hash: str) -> pd.DataFrame:
-    """One row per trial run of a configuration: model, seed, status, run id and its summary metrics."""
+    """One row per trial of a configuration: model, seed, kind, status, run id and its summary metrics."""
+    return _frame(Tracker(uri).trials(experiment_id, config_hash))
+
+
+def _frame(runs: list[StoredRun]) -> pd.DataFrame:
     rows = []
-    for run in tracking.trial_runs(uri, experiment_id, config_hash):
-        row = {"model": run.data.params.get("model"), "seed": run.data.params.get("seed"),
-               "kind": run.data.params.get("kind"), "status": run.info.status, "run_id": run.info.run_id,
-               "start_time": run.info.start_time, "failure_reason": run.data.tags.get("failure_reason", ""),
-               "model_hash": run.data.tags.get("model_hash", "")}
-        row.update({m: run.data.metrics.get(m) for m in METRICS})
+    for run in runs:
+        row = {"model": run.model, "seed": run.seed, "kind": run.params.get("kind"),
+               "stochastic": run.params.get("stochastic") == "True",
+               "reference": run.params.get("reference") == "True", "status": run.status, "run_id": run.run_id,
+               "start_time": run.start_time, "failure_reason": run.failure_reason,
+               "model_hash": run.key[2]}
+        row.update({m: run.metrics.get(m) for m in METRICS})
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["model", "seed", "kind", "status", "run_id", "start_time",
-                                        "failure_reason", "model_hash", *METRICS])
+    frame = pd.DataFrame(rows, columns=COLUMNS)
     # A trial retrained with --force leaves older finished runs: the newest run of each (model, seed) counts, and
     # only runs of the model's newest hyper-parameters (an edited model never mixes with its old self).
     frame = frame.sort_values("start_time", ascending=False)
     newest = frame.drop_duplicates("model").set_index("model")["model_hash"]
     frame = frame[frame["model_hash"].to_numpy() == newest.reindex(frame["model"]).to_numpy()]
-    finished = frame[frame["status"] == "FINISHED"].drop_duplicates(["model", "seed"])
-    unfinished = frame[frame["status"] != "FINISHED"]
+    finished = frame[frame["status"] == FINISHED].drop_duplicates(["model", "seed"])
+    unfinished = frame[frame["status"] != FINISHED]
     unfinished = unfinished[~unfinished.set_index(["model", "seed"]).index.isin(
         finished.set_index(["model", "seed"]).index)].drop_duplicates(["model", "seed"])
     return pd.concat([finished, unfinished]).sort_values(["kind", "model", "seed"]).reset_index(drop=True)
 
 
 def latest_parent(uri: str, experiment_id: str, config_hash: str | None = None):
-    query = "tags.run_type = 'parent'" + (f" AND tags.config_hash = '{config_hash}'" if config_hash else "")
-    runs = tracking.client(uri).search_runs([experiment_id], query, order_by=["attributes.start_time DESC"],
-                                            max_results=1)
-    if not runs:
-        raise BenchmarkError(f"no benchmark runs{' with config ' + config_hash if config_hash else ''} "
-                             f"in experiment {experiment_id} of {uri}")
-    return runs[0]
+    return Tracker(uri).latest_parent(experiment_id, config_hash)
+
+
+def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.DataFrame,
+             sample: StoredRun) -> RunMeta:
+    """The configuration's facts from one finished trial's params and the latest parent run's tags."""
+    finished = trials[trials["status"] == FINISHED]
+    references = sorted(set(finished.loc[finished["reference"], "model"]))
+    if len(references) != 1:
+        raise BenchmarkError(f"config {config_hash} has no finished reference baseline (naive) to compare against")
+    parent = tracker.latest_parent(experiment_id, config_hash)
+    params = sample.params
+    seeds = tuple(sorted({int(s) for s in finished[finished["stochastic"]]["seed"]}))
+    label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(params.items()) if k.startswith("sweep."))
+    dates = {k: v for k, v in params.items() if k.split("_")[0] in ("train", "val", "test")
+             and k.endswith(("_start", "_end"))}
+    return RunMeta(
+        dataset=params.get("dataset", ""), reference=references[0], settings=settings.from_params(params),
+        dataset_checksum=params.get("dataset_checksum", ""), config_hash=config_hash,
+        command=parent.tags.get(COMMAND, ""), parent_run_id=parent.run_id, dates=dates,
+        fold_dates=tuple(json.loads(params["fold_dates"])) if params.get("fold_dates") else (),
+        train_windows=int(params.get("train_windows", 0)), test_points=int(params.get("test_points", 0)),
+        seeds=seeds, software=sample.versions, sweep_label=label)
 
 
 def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
     """Everything the leaderboard needs, from the store only."""
-    c = tracking.client(uri)
-    trials = trials_frame(uri, experiment_id, config_hash)
-    finished = trials[trials["status"] == "FINISHED"]
-    if "naive" not in set(finished["model"]):
-        raise BenchmarkError(f"config {config_hash} has no finished naive baseline to compare against")
-    parent = latest_parent(uri, experiment_id, config_hash)
-    sample = c.get_run(finished["run_id"].iloc[0])
-    meta = {k: sample.data.params.get(k) for k in META_PARAMS}
-    seeds = sorted({int(s) for s in finished[finished["kind"] == "neural"]["seed"]})
-    versions = {k.split(".")[-1]: v for k, v in sample.data.tags.items() if k.startswith("benchmark.version.")}
-    label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(sample.data.params.items())
-                      if k.startswith("sweep."))
-    meta.update(config_hash=config_hash, command=parent.data.tags.get("benchmark.command", ""), sweep_label=label,
-                seeds=f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "–",
-                software=", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
-                parent_run_id=parent.info.run_id)
-    predictions, histories = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for _, trial in finished.iterrows():
-            path = c.download_artifacts(trial["run_id"], "predictions.csv", dst_path=f"{tmp}/{trial['run_id']}")
-            predictions.append(pd.read_csv(path).assign(model=trial["model"], seed=trial["seed"]))
-    for _, trial in finished[finished["kind"] == "neural"].iterrows():
-        for key in ("loss", "val_loss"):
-            history = c.get_metric_history(trial["run_id"], key)
-            histories += [{"model": trial["model"], "seed": trial["seed"], "epoch": m.step, "metric": key,
-                           "value": m.value} for m in history]
-    predictions = pd.concat(predictions, ignore_index=True)
-    if "fold" not in predictions:  # runs logged before backtests existed: one fold, one scale
-        row = finished.iloc[0]
-        predictions = predictions.assign(fold=0, mase_scale=float(row["mae"] / row["mase"]))
-    return Results(meta, trials, predictions, pd.DataFrame(histories))
+    tracker = Tracker(uri)
+    runs = tracker.trials(experiment_id, config_hash)
+    trials = _frame(runs)
+    finished = trials[trials["status"] == FINISHED]
+    if finished.empty:
+        raise BenchmarkError(f"config {config_hash} has no finished trials in experiment {experiment_id} of {uri}")
+    sample = next(r for r in runs if r.run_id == finished["run_id"].iloc[0])
+    meta = run_meta(tracker, experiment_id, config_hash, trials, sample)
+    predictions = [tracker.predictions(t.run_id).assign(model=t.model, seed=t.seed) for t in finished.itertuples()]
+    histories = [{"model": t.model, "seed": t.seed, "epoch": step, "metric": key, "value": value}
+                 for t in finished[finished["kind"] == "neural"].itertuples() for key in ("loss", "val_loss")
+                 for step, value in tracker.metric_history(t.run_id, key)]
+    return Results(meta, trials, pd.concat(predictions, ignore_index=True), pd.DataFrame(histories))
 
 
-def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[Results, list[str]]:
+def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[Results, list[str], pd.DataFrame]:
     """A sweep's leaderboard data: for each network the grid point chosen on validation MAE, the baselines once,
-    plus the sensitivity table and the per-point summary as markdown lines."""
+    the sweep's sections as markdown lines, and the per-point table (model, point, seeds, val_mae, test_mae)."""
     from tabulate import tabulate
 
     points = [load_results(uri, experiment_id, h) for h in config_hashes]
     labelled = []
     for results in points:
-        trials = results.finished.assign(point=results.meta["sweep_label"], config_hash=results.meta["config_hash"])
+        trials = results.finished.assign(point=results.meta.sweep_label, config_hash=results.meta.config_hash)
         labelled.append(trials)
     trials = pd.concat(labelled, ignore_index=True)
-    networks = trials[trials["kind"] == "neural"].astype({"val_mae": float, "mae": float})
+    networks = trials[trials["stochastic"]].astype({"val_mae": float, "mae": float})
     chosen = sweep.select(networks)
     base = points[0]
-    keep_trials = [base.trials[base.trials["kind"] == "baseline"]]
-    keep_predictions = [base.predictions[base.predictions["model"].isin(set(base.trials.query("kind == 'baseline'")
-                                                                             ["model"]))]]
+    deterministic = base.trials[~base.trials["stochastic"]]
+    keep_trials = [deterministic]
+    keep_predictions = [base.predictions[base.predictions["model"].isin(set(deterministic["model"]))]]
     keep_histories = []
-    by_label = {r.meta["sweep_label"]: r for r in points}
+    by_label = {r.meta.sweep_label: r for r in points}
     for row in chosen.itertuples():
         source = by_label[row.point]
         keep_trials.append(source.trials[source.trials["model"] == row.model])
         keep_predictions.append(source.predictions[source.predictions["model"] == row.model])
         if not source.histories.empty:
             keep_histories.append(source.histories[source.histories["model"] == row.model])
-    meta = dict(base.meta, chosen={r.model: r.point for r in chosen.itertuples()})
+    meta = dataclasses.replace(base.meta, chosen={r.model: r.point for r in chosen.itertuples()})
     combined = Results(meta, pd.concat(keep_trials, ignore_index=True),
                        pd.concat(keep_predictions, ignore_index=True),
                        pd.concat(keep_histories, ignore_index=True) if keep_histories else pd.DataFrame())
@@ -142,8 +144,7 @@ def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[
         tabulate(spread, headers=["model", "min", "median", "max", "points"], tablefmt="github", showindex=False,
                  floatfmt=".4g"), "",
     ]
-    combined.meta["sweep_points"] = per_point
-    return combined, lines
+    return combined, lines, per_point
 
 
 def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
@@ -161,16 +162,16 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     many = len(entries) > 1
     done, sections, frames, tables, written = [], [], [], {}, []
     for uri, experiment_id, config_hashes in entries:
-        extra: list[str] = []
+        extra, points = [], None
         results = load_results(uri, experiment_id, config_hashes[0])
-        if len(config_hashes) > 1 or results.meta["sweep_label"]:  # grid points or a search's chosen point
-            results, extra = load_sweep(uri, experiment_id, config_hashes)
+        if len(config_hashes) > 1 or results.meta.sweep_label:  # grid points or a search's chosen point
+            results, extra, points = load_sweep(uri, experiment_id, config_hashes)
         table = build_table(results)
         pvalues = pairwise_pvalues(results)
-        dataset = results.meta["dataset"]
+        dataset = results.meta.dataset
         figures = plots.all_figures(results, table, pvalues)
-        if "sweep_points" in results.meta:
-            figures["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(results.meta))
+        if points is not None:
+            figures["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(points))
         paths = {}
         for name, (title, fig) in figures.items():
             rel = f"figures/{dataset}_{name}.png" if many else f"figures/{name}.png"
@@ -179,29 +180,40 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
         sections.append(render(results, table, pvalues, paths, level=2 if many else 1, extra=extra))
         frames.append(csv_frame(results, table))
         tables[dataset] = table
-        written.append((uri, results.meta["parent_run_id"], list(paths.values())))
+        written.append((uri, results, list(paths.values())))
         done.append((results, table))
     text = render_many(sections, tables) if many else sections[0]
     atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
     atomic_write(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
     if log_to_parent:
-        for uri, parent, figures in written:
-            c = tracking.client(uri)
-            c.log_artifact(parent, str(out / "LEADERBOARD.md"), "leaderboard")
-            c.log_artifact(parent, str(out / "leaderboard.csv"), "leaderboard")
-            for rel in figures:
-                c.log_artifact(parent, str(out / rel), "leaderboard/figures")
+        for uri, results, figures in written:
+            tracker = Tracker(uri)
+            tracker.log_existing(results.meta.parent_run_id, [out / "LEADERBOARD.md", out / "leaderboard.csv"],
+                                 "leaderboard")
+            tracker.log_existing(results.meta.parent_run_id, [out / rel for rel in figures], "leaderboard/figures")
+            log_trial_figures(tracker, results)
     return done
+
+
+def log_trial_figures(tracker: Tracker, results: Results) -> None:
+    """Each finished trial's forecast figure, drawn here from its stored predictions (never in the worker) and
+    logged to its run once."""
+    from benchmark.plots import trial_forecast_figure
+    from benchmark.tracking import FORECAST_FIGURE
+
+    for trial in results.finished.itertuples():
+        if tracker.has_artifact(trial.run_id, FORECAST_FIGURE):
+            continue
+        frame = results.predictions[(results.predictions["model"] == trial.model)
+                                    & (results.predictions["seed"] == trial.seed)]
+        name = trial.model if not trial.stochastic else f"{trial.model} · seed {trial.seed}"
+        figure = trial_forecast_figure(frame, name)
+        tracker.log_files(trial.run_id, {FORECAST_FIGURE: lambda path, fig=figure: fig.savefig(path, dpi=80)})
 
 
 def sweep_hashes(uri: str, experiment_id: str, parent) -> list[str]:
     """The config hashes of every grid point of the parent's sweep (just its own outside sweeps)."""
-    sweep_id = parent.data.tags.get("sweep_id")
-    if not sweep_id:
-        return [parent.data.tags["config_hash"]]
-    runs = tracking.client(uri).search_runs([experiment_id], f"tags.run_type = 'parent' AND "
-                                            f"tags.sweep_id = '{sweep_id}'", order_by=["attributes.start_time ASC"])
-    return list(dict.fromkeys(r.data.tags["config_hash"] for r in runs))
+    return Tracker(uri).sweep_hashes(experiment_id, parent)
 
 
 def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
@@ -212,21 +224,15 @@ def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
 
     file = file or sys.stdout
     keep = [0, 1, 2, 3, 6, 8]
-    rows = [[row[i] for i in keep] for row in markdown_rows(table, results.meta.get("chosen"))]
+    rows = [[row[i] for i in keep] for row in markdown_rows(table, results.meta.chosen)]
     print(tabulate(rows, headers=[HEADERS[i] for i in keep], disable_numparse=True), file=file)
     print("\n" + verdict(table), file=file)
 
 
 def resolve_experiment(uri: str, experiment: str | None) -> str:
     """An experiment id by name, or the most recently updated benchmark experiment."""
-    c = tracking.client(uri)
-    if experiment:
-        found = c.get_experiment_by_name(experiment)
-        if found is None:
-            raise BenchmarkError(f"no experiment named '{experiment}' in {uri}")
-        return found.experiment_id
-    found = c.search_experiments(filter_string=f"name LIKE '{tracking.EXPERIMENT_PREFIX}/%'",
-                                 order_by=["last_update_time DESC"], max_results=1)
-    if not found:
-        raise BenchmarkError(f"no benchmark experiment in {uri}: run `python -m benchmark run` first")
-    return found[0].experiment_id
+    found = Tracker(uri).find_experiment(experiment)
+    if found is None:
+        raise BenchmarkError(f"no experiment named '{experiment}' in {uri}" if experiment else
+                             f"no benchmark experiment in {uri}: run `python -m benchmark run` first")
+    return found

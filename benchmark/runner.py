@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmark import executors, registry, sweep, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
+from benchmark.tracking import Tracker, seed_text
 from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
 
 
@@ -35,36 +36,24 @@ class RunOutcome:
 
 
 def plan(config: ExperimentConfig) -> list[tuple[str, int | None]]:
-    """Every (model, seed) of the grid: baselines once (they are deterministic), networks once per seed."""
+    """Every (model, seed) of the grid: deterministic models once, stochastic ones once per seed."""
     trials = []
     for name in config.models:
-        seeds = config.seeds if registry.get(name).seeded else (None,)
+        seeds = config.seeds if registry.get(name).stochastic else (None,)
         trials += [(name, seed) for seed in seeds]
     return trials
 
 
-def pending(config: ExperimentConfig, uri: str, experiment_id: str) -> tuple[list[tuple[str, int | None]], int]:
+def pending(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> tuple[list[tuple[str, int | None]],
+                                                                                       int]:
     """The trials still to run, and how many finished ones were skipped (resume)."""
     trials = plan(config)
     if config.force:
         return trials, 0
-    done = {tracking.run_key(r) for r in tracking.trial_runs(uri, experiment_id, config.config_hash, "FINISHED")}
+    done = tracker.finished_keys(experiment_id, config.config_hash)
     todo = [(m, s) for m, s in trials
-            if tracking.trial_key(m, s, model_hash(m, trial_hyperparameters(m, config))) not in done]
+            if (m, seed_text(s), model_hash(m, trial_hyperparameters(m, config))) not in done]
     return todo, len(trials) - len(todo)
-
-
-def mark_stale(uri: str, experiment_id: str, config_hash: str) -> int:
-    """Trial runs left RUNNING by a process that died (SIGKILL, power loss) are marked KILLED so they rerun."""
-    c = tracking.client(uri)
-    stale = tracking.trial_runs(uri, experiment_id, config_hash, "RUNNING")
-    for run in stale:
-        c.set_tag(run.info.run_id, "failure_reason", "stale: its process ended before the trial finished")
-        c.set_terminated(run.info.run_id, "KILLED")
-    query = f"tags.run_type = 'parent' AND tags.config_hash = '{config_hash}' AND attributes.status = 'RUNNING'"
-    for run in c.search_runs([experiment_id], query):  # the dead invocation itself
-        c.set_terminated(run.info.run_id, "KILLED")
-    return len(stale)
 
 
 WORKER_MEMORY = 1.5 * 2**30  # bytes a worker may need: TensorFlow ~0.9 GB, a training process peaks near 1.1 GB
@@ -87,7 +76,7 @@ def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec], memory: int
     more than there are networks to train or than the available memory holds."""
     if config.jobs:
         return config.jobs
-    networks = sum(registry.get(s.model).seeded for s in specs)
+    networks = sum(registry.get(s.model).family == "keras" for s in specs)
     jobs = min(os.cpu_count() or 1, networks)
     memory = available_memory() if memory is None else memory
     if memory is not None:
@@ -96,12 +85,12 @@ def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec], memory: int
 
 
 def schedule(specs: list[TrialSpec]) -> list[TrialSpec]:
-    """Baselines first (quick, and the reference every network is judged against), then the costliest networks
-    (a model file's COST), seeds of one model together: the workers' last trials are short ones, so none idles
-    while another finishes a long trial, and a worker reuses its compiled model across seeds."""
+    """Deterministic estimators first (quick, and the reference every network is judged against), then the
+    costliest trials (a model file's COST), seeds of one model together: the workers' last trials are short ones,
+    so none idles while another finishes a long trial, and a worker reuses its compiled model across seeds."""
     def cost(spec: TrialSpec) -> float:
         model = registry.get(spec.model)
-        return model.cost if model.seeded else float("inf")
+        return model.cost if model.stochastic or model.family == "keras" else float("inf")
 
     return sorted(specs, key=cost, reverse=True)  # stable: seeds keep their order
 
@@ -115,35 +104,18 @@ def execute(specs: list[TrialSpec], config: ExperimentConfig) -> Iterator[TrialR
     return executors.run_local(specs, jobs)
 
 
-def close_unfinished(uri: str, experiment_id: str, parent: str, status: str, reason: str) -> None:
-    """Trial runs of this invocation still RUNNING (interrupted, or their worker died) get a final status."""
-    c = tracking.client(uri)
-    query = f"tags.mlflow.parentRunId = '{parent}' AND attributes.status = 'RUNNING'"
-    for run in c.search_runs([experiment_id], query):
-        c.set_tag(run.info.run_id, "failure_reason", reason)
-        c.set_terminated(run.info.run_id, status)
-
-
-def start_parent(config: ExperimentConfig, uri: str, experiment_id: str, command: str, environment: dict) -> str:
+def start_parent(config: ExperimentConfig, tracker: Tracker, experiment_id: str, command: str,
+                 environment: dict) -> str:
     """The invocation's parent run, named after dataset and protocol, with the resolved config attached."""
-    c = tracking.client(uri)
     name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
     if config.sweep:
         name += (" · search: " if config.stage == "search" else " · ") + sweep.label(config)
-    tags = {"run_type": "parent", "config_hash": config.config_hash, "benchmark.command": command,
-            "sweep_id": config.sweep_id, **environment}
-    run = c.create_run(experiment_id, run_name=name, tags=tags)
     params = {**config.hashed_fields(), "models": ",".join(config.models),
               "seeds": ",".join(map(str, config.seeds)), "jobs": config.jobs, "preset": config.preset,
               "data": config.data or "", **{f"sweep.{k}": v for k, v in config.sweep}}
-    from mlflow.entities import Param
-
-    c.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.json"
-        path.write_text(json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True, default=str))
-        c.log_artifact(run.info.run_id, str(path))
-    return run.info.run_id
+    config_json = json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True, default=str)
+    return tracker.start_parent(experiment_id, name, config.config_hash, config.sweep_id, command, environment,
+                                params, config_json)
 
 
 def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
@@ -175,31 +147,28 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
     config = check_inputs(config)
     uri = config.tracking_uri
-    if not tracking.is_remote(uri):
-        tracking.ensure_store(uri)
-    experiment_id = tracking.ensure_experiment(uri, config.experiment or tracking.experiment_name(
-        config.dataset_name))
-    mark_stale(uri, experiment_id, config.config_hash)
-    todo, skipped = pending(config, uri, experiment_id)
+    tracker = Tracker(uri)
+    tracker.ensure_store()
+    experiment_id = tracker.experiment(config.experiment or tracking.experiment_name(config.dataset_name))
+    tracker.mark_stale(experiment_id, config.config_hash)
+    todo, skipped = pending(config, tracker, experiment_id)
     env = tracking.environment_tags()  # one git call per invocation, shared by the parent and every trial
-    parent = start_parent(config, uri, experiment_id, command, env)
+    parent = start_parent(config, tracker, experiment_id, command, env)
     specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
-    # Baselines first: they are instant, and every leaderboard needs its reference even if training is stopped.
-    specs.sort(key=lambda s: registry.get(s.model).seeded)
     if skipped:
         print(f"resume: {skipped} finished trial(s) of config {config.config_hash} skipped (--force retrains)",
               file=sys.stderr)
     results: list[TrialResult] = []
-    c = tracking.client(uri)
     try:
         for result in _with_progress(execute(specs, config), len(specs), progress):
             results.append(result)
     except BaseException:
-        close_unfinished(uri, experiment_id, parent, "KILLED", "interrupted")
-        c.set_terminated(parent, "KILLED")
+        tracker.close_unfinished(experiment_id, parent, tracking.KILLED, "interrupted")
+        tracker.end_parent(parent, tracking.KILLED)
         raise
-    close_unfinished(uri, experiment_id, parent, "FAILED", executors.LOST)
-    c.set_terminated(parent, "FINISHED" if all(r.status == "FINISHED" for r in results) else "FAILED")
+    tracker.close_unfinished(experiment_id, parent, tracking.FAILED, executors.LOST)
+    finished = all(r.status == tracking.FINISHED for r in results)
+    tracker.end_parent(parent, tracking.FINISHED if finished else tracking.FAILED)
     return RunOutcome(experiment_id, parent, config, uri, results, skipped)
 
 

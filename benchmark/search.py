@@ -15,6 +15,7 @@ import json
 from benchmark import registry, runner, sweep, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
+from benchmark.tracking import FINISHED, Tracker
 
 
 def _keys_for(model: str, grid: dict[str, list]) -> dict[str, list]:
@@ -23,7 +24,7 @@ def _keys_for(model: str, grid: dict[str, list]) -> dict[str, list]:
     out = {}
     for key, values in grid.items():
         target, dot, name = key.rpartition(".")
-        if sweep.ALIASES.get(key, key) in sweep.TRAINING_KEYS or (not dot and key in own) or target == model:
+        if sweep.setting_name(key) or (not dot and key in own) or target == model:
             out[key] = values
     return out
 
@@ -38,12 +39,11 @@ def _point(base: ExperimentConfig, model: str, point: dict, models: tuple[str, .
 def _val_mae(config: ExperimentConfig, model: str, seed: int) -> float:
     """The finished search trial's validation MAE, from the tracking store (so resumed trials count too); a failed
     trial scores infinity."""
-    uri = config.tracking_uri
-    experiment = tracking.client(uri).get_experiment_by_name(config.experiment or tracking.experiment_name(
-        config.dataset_name))
-    for run in tracking.trial_runs(uri, experiment.experiment_id, config.config_hash, "FINISHED"):
-        if run.data.params.get("model") == model and run.data.params.get("seed") == str(seed):
-            return float(run.data.metrics["val_mae"])
+    tracker = Tracker(config.tracking_uri)
+    experiment = tracker.find_experiment(config.experiment or tracking.experiment_name(config.dataset_name))
+    for run in tracker.trials(experiment, config.config_hash, FINISHED):
+        if run.model == model and run.seed == str(seed):
+            return float(run.metrics["val_mae"])
     return float("inf")  # the trial failed (recorded in MLflow with its reason): never the best
 
 
@@ -56,9 +56,9 @@ def optuna_search(base: ExperimentConfig, grid: dict[str, list], command: str) -
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     search_id = hashlib.sha256(json.dumps([base.config_hash, base.dataset_name, sorted(grid.items()), "optuna"],
                                           default=str).encode()).hexdigest()[:12]
-    baselines = tuple(m for m in base.models if not registry.get(m).seeded)
+    baselines = tuple(m for m in base.models if not registry.get(m).stochastic)
     finals = []
-    for model in (m for m in base.models if registry.get(m).seeded):
+    for model in (m for m in base.models if registry.get(m).stochastic):
         space = _keys_for(model, grid)
         seed = base.seeds[0]
 

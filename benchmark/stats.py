@@ -1,4 +1,4 @@
-"""Statistics for comparing forecasters: seed summaries, ranks, Diebold-Mariano tests, skill vs persistence.
+"""Statistics for comparing forecasters: seed summaries, Diebold-Mariano tests, skill vs persistence.
 
 Pure functions on numpy arrays (scipy for distributions, pandas only for the pairwise p-value table).
 Bad input (NaN values, mismatched lengths, unknown options) raises ``ValueError``: failed trials must be
@@ -19,11 +19,17 @@ from scipy import stats as _sps
 
 __all__ = [
     "DMResult",
+    "FriedmanResult",
+    "binomial_interval",
+    "dm_test",
+    "friedman",
+    "friedman_from_ranks",
+    "holm",
+    "nemenyi_cd",
+    "seed_averaged_dm",
     "Summary",
     "diebold_mariano",
-    "intervals_overlap",
     "pairwise_dm",
-    "rank",
     "seed_summary",
     "skill_score",
     "theils_u2",
@@ -82,24 +88,6 @@ def seed_summary(values: Sequence[float], level: float = 0.95) -> Summary:
     return Summary(n=n, mean=mean, sd=sd, ci_low=mean - half, ci_high=mean + half)
 
 
-def intervals_overlap(a: Summary, b: Summary) -> bool:
-    """True when the CIs overlap or either is nan: the difference is within seed noise or cannot be judged."""
-    bounds = (a.ci_low, a.ci_high, b.ci_low, b.ci_high)
-    if any(math.isnan(x) for x in bounds):
-        return True
-    return a.ci_low <= b.ci_high and b.ci_low <= a.ci_high
-
-
-def rank(values: Mapping[str, float]) -> dict[str, int]:
-    """Rank names by value, 1 = smallest; ties share the lowest rank ("min"/competition: 1, 1, 3)."""
-    names = list(values)
-    arr = _finite_1d([values[k] for k in names], "values")
-    if arr.size == 0:
-        return {}
-    ranks = _sps.rankdata(arr, method="min")
-    return {name: int(r) for name, r in zip(names, ranks, strict=True)}
-
-
 def diebold_mariano(
     errors_a: ArrayLike,
     errors_b: ArrayLike,
@@ -141,7 +129,24 @@ def diebold_mariano(
     if not 1 <= h < n:
         raise ValueError(f"horizon must satisfy 1 <= horizon < n ({n}), got {h}")
 
-    d = ea**2 - eb**2 if loss == "squared" else np.abs(ea) - np.abs(eb)
+    return dm_test(loss_values(ea, loss) - loss_values(eb, loss), h, alternative, loss)
+
+
+def loss_values(errors: np.ndarray, loss: str) -> np.ndarray:
+    """Pointwise loss of forecast errors: e**2 ("squared", the loss of RMSE) or |e| ("absolute", of MAE)."""
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
+    return errors**2 if loss == "squared" else np.abs(errors)
+
+
+def dm_test(d: ArrayLike, horizon: int = 1, alternative: str = "less", loss: str = "") -> DMResult:
+    """The Diebold-Mariano/HLN test on a loss differential d_t (see `diebold_mariano` for the formulas)."""
+    d = _finite_1d(d, "loss differential")
+    n, h = int(d.size), int(horizon)
+    if n < 3:
+        raise ValueError(f"need at least 3 paired errors, got {n}")
+    if not 1 <= h < n:
+        raise ValueError(f"horizon must satisfy 1 <= horizon < n ({n}), got {h}")
     dbar = float(np.mean(d))
     dc = d - dbar
     gamma0 = float(np.dot(dc, dc)) / n
@@ -168,6 +173,85 @@ def diebold_mariano(
     else:
         p = min(1.0, 2.0 * float(min(_sps.t.cdf(stat, df), _sps.t.sf(stat, df))))
     return DMResult(statistic=stat, pvalue=p, mean_loss_diff=dbar, n=n, loss=loss, alternative=alternative)
+
+
+def seed_averaged_dm(errors: ArrayLike, reference: ArrayLike, loss: str, horizon: int = 1,
+                     alternative: str = "less") -> DMResult:
+    """DM/HLN on the seed-averaged loss differential d_t = mean_s L(e_s,t) - L(e_ref,t).
+
+    `errors` is [seeds, n] (or [n] for one run). Averaging the losses over seeds first gives one differential
+    series whatever the dependence between seeds, so the test keeps its size; it tests "averaged over training
+    seeds, the expected loss is lower than the reference's" (not a single network's, not the seed ensemble's).
+    """
+    e = np.atleast_2d(np.asarray(errors, dtype=float))
+    ref = _finite_1d(reference, "reference errors")
+    if e.shape[1] != ref.size or not np.all(np.isfinite(e)):
+        raise ValueError(f"errors must be [seeds, {ref.size}] and finite, got shape {e.shape}")
+    d = loss_values(e, loss).mean(axis=0) - loss_values(ref, loss)
+    return dm_test(d, horizon, alternative, loss)
+
+
+def holm(pvalues: ArrayLike) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control for any dependence between the tests).
+
+    Sorted ascending, p_(i) becomes max_{j <= i} min(1, (m - j + 1) p_(j)); the output keeps the input's order.
+    """
+    p = _finite_1d(pvalues, "pvalues")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(stepped)
+    return adjusted
+
+
+@dataclass(frozen=True)
+class FriedmanResult:
+    """Friedman's test on ranks over blocks (datasets or folds), with the Nemenyi critical difference."""
+
+    mean_ranks: Mapping[str, float]  # 1 = best
+    n: int  # blocks
+    k: int  # compared models
+    chi2: float
+    f_statistic: float  # Iman-Davenport's F, less conservative than chi2
+    pvalue: float  # from F(k - 1, (k - 1)(n - 1))
+    critical_difference: float  # Nemenyi, at `alpha`: mean ranks further apart differ
+    alpha: float
+
+
+def nemenyi_cd(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi's critical difference q_alpha sqrt(k(k+1) / 6n), q from the studentized range over sqrt(2)."""
+    q = float(_sps.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
+    return q * math.sqrt(k * (k + 1) / (6 * n))
+
+
+def friedman_from_ranks(mean_ranks: Mapping[str, float], n: int, alpha: float = 0.05) -> FriedmanResult:
+    """Friedman's chi2 and Iman-Davenport's F from the mean ranks of k models over n blocks (Demšar 2006, eqs.
+    in section 3.2.2)."""
+    k = len(mean_ranks)
+    if k < 2 or n < 2:
+        raise ValueError(f"need at least 2 models and 2 blocks, got {k} and {n}")
+    r = np.array(list(mean_ranks.values()), dtype=float)
+    chi2 = 12 * n / (k * (k + 1)) * (float(np.sum(r**2)) - k * (k + 1) ** 2 / 4)
+    denom = n * (k - 1) - chi2
+    f = math.inf if denom <= 0 else (n - 1) * chi2 / denom
+    p = 0.0 if math.isinf(f) else float(_sps.f.sf(f, k - 1, (k - 1) * (n - 1)))
+    return FriedmanResult(dict(mean_ranks), n, k, chi2, f, p, nemenyi_cd(k, n, alpha), alpha)
+
+
+def friedman(scores: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
+    """Friedman's test on a [blocks, models] table of errors (lower is better; ties share their mean rank)."""
+    values = scores.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("scores contain NaN or infinite values")
+    ranks = np.apply_along_axis(_sps.rankdata, 1, values)
+    return friedman_from_ranks(dict(zip(scores.columns, ranks.mean(axis=0), strict=True)), len(values), alpha)
+
+
+def binomial_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact) interval for a rate, e.g. a measured false-positive rate."""
+    ci = _sps.binomtest(int(successes), int(trials)).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 def pairwise_dm(errors: Mapping[str, ArrayLike], loss: str = "squared", horizon: int = 1) -> pd.DataFrame:

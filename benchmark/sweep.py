@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import itertools
 import json
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from benchmark import registry
+from benchmark import registry, settings
 from benchmark.config import ExperimentConfig, resolve
 from benchmark.errors import BenchmarkError
 
-# Experiment settings a sweep may vary (those that change how networks are trained or what they see).
-TRAINING_KEYS = ("optimizer", "learning_rate", "loss", "batch_size", "epochs", "patience", "early_stopping",
-                 "lookback", "scaler")
-ALIASES = {"window": "lookback"}
+
+def setting_name(key: str) -> str | None:
+    """The setting a `--set` key names (by its word or an alias), or None for a hyper-parameter key."""
+    found = settings.sweepable().get(key)
+    return found.name if found else None
 
 
 def parse_value(text: str):
@@ -53,16 +53,15 @@ def parse_sets(items: Iterable[str]) -> dict[str, list]:
 
 
 def hyperparameters(model: str) -> set[str]:
-    """A model's hyper-parameters: its builder's parameters after (input_shape, horizon)."""
-    return set(list(inspect.signature(registry.get(model).build).parameters)[2:])
+    """A model's hyper-parameters: its builder's parameters after (input_shape, horizon, options), by name."""
+    return set(registry.get(model).hyperparameters)
 
 
 def check_keys(grid: Mapping[str, list], models: Iterable[str]) -> None:
     """Every key must be a sweepable setting or a hyper-parameter of the models it addresses."""
-    networks = [m for m in models if registry.get(m).seeded]
+    networks = [m for m in models if registry.get(m).stochastic]
     for key in grid:
-        setting = ALIASES.get(key, key)
-        if setting in TRAINING_KEYS:
+        if setting_name(key):
             continue
         model, dot, name = key.rpartition(".")
         if dot:
@@ -75,9 +74,10 @@ def check_keys(grid: Mapping[str, list], models: Iterable[str]) -> None:
             continue
         lacking = [m for m in networks if name not in hyperparameters(m)]
         if len(lacking) == len(networks):
-            raise BenchmarkError(f"--set {key}: unknown setting or hyper-parameter (settings: "
-                                 f"{', '.join(TRAINING_KEYS)}; hyper-parameters: "
-                                 f"{', '.join(sorted(set().union(*map(hyperparameters, networks))))})")
+            known = ", ".join(dict.fromkeys(s.name for s in settings.sweepable().values()))
+            params = ", ".join(sorted(set().union(*map(hyperparameters, networks))))
+            raise BenchmarkError(f"--set {key}: unknown setting or hyper-parameter (settings: {known}; "
+                                 f"hyper-parameters: {params})")
         if lacking:
             raise BenchmarkError(f"--set {key}: model(s) {', '.join(lacking)} have no hyper-parameter '{name}'; "
                                  f"name the model, e.g. {next(m for m in networks if m not in lacking)}.{name}")
@@ -96,9 +96,9 @@ def expand(base: ExperimentConfig, grid: Mapping[str, list]) -> list[ExperimentC
     points = []
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values, strict=True))
-        settings = {ALIASES.get(k, k): v for k, v in point.items() if ALIASES.get(k, k) in TRAINING_KEYS}
-        overrides = tuple(sorted((k, v) for k, v in point.items() if ALIASES.get(k, k) not in TRAINING_KEYS))
-        values = {**dataclasses.asdict(base), **settings, "overrides": overrides,
+        chosen = {setting_name(k): v for k, v in point.items() if setting_name(k)}
+        overrides = tuple(sorted((k, v) for k, v in point.items() if not setting_name(k)))
+        values = {**dataclasses.asdict(base), **chosen, "overrides": overrides,
                   "sweep": tuple(point.items()), "sweep_id": sweep_id}
         values.pop("data_checksum")
         config = resolve(values.pop("preset"), **values)

@@ -1,4 +1,6 @@
-"""MLflow: where the store is, the benchmark's experiment, parent and trial runs, and what already finished.
+"""The one owner of MLflow: where the store is, the benchmark's experiments, the life of parent and trial runs,
+every query the suite asks, and every tag name. No other module of the package imports `mlflow` or writes a
+filter string; they ask a `Tracker` questions in the problem's words ("finished trials of this config").
 
 Everything goes through `MlflowClient` with explicit run ids (no fluent active-run state), so the same code logs
 from the driver, from worker processes and against a remote `mlflow server`.
@@ -10,8 +12,11 @@ import contextlib
 import os
 import platform
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -25,6 +30,26 @@ EXPERIMENT_DESCRIPTION = (
     "Parent runs are invocations; child runs are (model, seed) trials. Compare `mae`/`rmse` in the runs table, "
     "group by the `model` param to average over seeds. The generated leaderboard states significance vs naive."
 )
+
+# Tag names: the store's vocabulary, written and read only here.
+RUN_TYPE = "run_type"
+PARENT, TRIAL = "parent", "trial"  # values of RUN_TYPE
+CONFIG_HASH = "config_hash"
+MODEL_HASH = "model_hash"
+SWEEP_ID = "sweep_id"
+FAILURE_REASON = "failure_reason"
+STAGE = "stage"
+COMMAND = "benchmark.command"
+VERSION_PREFIX = "benchmark.version."
+PARENT_RUN_ID = "mlflow.parentRunId"
+NOTE = "mlflow.note.content"
+
+# Run states, as MLflow names them.
+RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
+
+PREDICTIONS = "predictions.csv"  # each finished trial's scored test points
+FORECAST_FIGURE = "forecast.png"  # each finished trial's forecast plot, drawn at report time
+MAX_BATCH = 1000  # the REST API takes at most 1000 metrics per batch
 
 
 def default_tracking_uri() -> str:
@@ -57,35 +82,14 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
 
 
 def client(uri: str):
+    """A raw `MlflowClient` (for tests that inspect the store as MLflow sees it)."""
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
 
 
-def ensure_store(uri: str) -> None:
-    """Create the SQLite schema once, in this (parent) process: concurrent first creation corrupts the store."""
-    client(uri).search_experiments(max_results=1)
-
-
 def experiment_name(dataset: str) -> str:
     return f"{EXPERIMENT_PREFIX}/{dataset}"
-
-
-def ensure_experiment(uri: str, name: str) -> str:
-    """The experiment's id, created with a description (and a local artifact folder for SQLite stores)."""
-    c = client(uri)
-    found = c.get_experiment_by_name(name)
-    if found is not None:
-        if found.lifecycle_stage == "deleted":
-            raise BenchmarkError(f"experiment '{name}' is deleted in {uri}; restore it or use --experiment")
-        return found.experiment_id
-    artifact_location = None
-    db = _sqlite_path(uri)
-    if db is not None:
-        artifact_location = (db.parent / "mlartifacts").as_uri()
-    experiment_id = c.create_experiment(name, artifact_location=artifact_location,
-                                        tags={"mlflow.note.content": EXPERIMENT_DESCRIPTION})
-    return experiment_id
 
 
 def environment_tags() -> dict[str, str]:
@@ -98,7 +102,7 @@ def environment_tags() -> dict[str, str]:
             "benchmark.git_commit": git_commit()}
     for package in ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scikit-learn"):
         with contextlib.suppress(PackageNotFoundError):
-            tags[f"benchmark.version.{package}"] = version(package)
+            tags[f"{VERSION_PREFIX}{package}"] = version(package)
     return tags
 
 
@@ -111,23 +115,243 @@ def git_commit() -> str:
         return "unknown"
 
 
-def trial_runs(uri: str, experiment_id: str, config_hash: str, status: str | None = None) -> list:
-    """All trial runs of one configuration, optionally only those with the given status."""
-    query = f"tags.run_type = 'trial' AND tags.config_hash = '{config_hash}'"
-    if status:
-        query += f" AND attributes.status = '{status}'"
-    runs, token = [], None
-    while True:
-        page = client(uri).search_runs([experiment_id], query, max_results=1000, page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
+def seed_text(seed: int | None) -> str:
+    """How a seed is stored as a param: deterministic models have none."""
+    return "none" if seed is None else str(seed)
 
 
-def trial_key(model: str, seed: int | None, model_hash: str) -> tuple[str, str, str]:
-    return model, "none" if seed is None else str(seed), model_hash
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as the store holds it, in plain Python values."""
+
+    run_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    params: Mapping[str, str]
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+
+    @property
+    def model(self) -> str | None:
+        return self.params.get("model")
+
+    @property
+    def seed(self) -> str | None:
+        return self.params.get("seed")
+
+    @property
+    def key(self) -> tuple[str | None, str | None, str]:
+        """(model, seed, model hash): what identifies a trial within one configuration."""
+        return self.model, self.seed, self.tags.get(MODEL_HASH, "")
+
+    @property
+    def failure_reason(self) -> str:
+        return self.tags.get(FAILURE_REASON, "")
+
+    @property
+    def config_hash(self) -> str:
+        return self.tags.get(CONFIG_HASH, "")
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {k.removeprefix(VERSION_PREFIX): v for k, v in self.tags.items() if k.startswith(VERSION_PREFIX)}
 
 
-def run_key(run) -> tuple[str, str, str]:
-    return run.data.params.get("model"), run.data.params.get("seed"), run.data.tags.get("model_hash", "")
+def _stored(run) -> StoredRun:
+    return StoredRun(run.info.run_id, run.info.status, run.info.start_time, run.info.end_time,
+                     dict(run.data.params), dict(run.data.metrics), dict(run.data.tags))
+
+
+class Tracker:
+    """One tracking store (a SQLite file or a server), in the benchmark's words."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = client(self.uri)
+        return self._client
+
+    # ------------------------------------------------------------ store and experiments
+
+    def ensure_store(self) -> None:
+        """Create a SQLite schema once, in this (parent) process: concurrent first creation corrupts the store."""
+        if not is_remote(self.uri):
+            self.client.search_experiments(max_results=1)
+
+    def experiment(self, name: str) -> str:
+        """The experiment's id, created with a description (and a local artifact folder for SQLite stores)."""
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                raise BenchmarkError(f"experiment '{name}' is deleted in {self.uri}; restore it or use --experiment")
+            return found.experiment_id
+        db = _sqlite_path(self.uri)
+        artifact_location = (db.parent / "mlartifacts").as_uri() if db is not None else None
+        return self.client.create_experiment(name, artifact_location=artifact_location,
+                                             tags={NOTE: EXPERIMENT_DESCRIPTION})
+
+    def find_experiment(self, name: str | None = None) -> str | None:
+        """An existing experiment's id by name, or the most recently updated benchmark experiment (None if none)."""
+        if name:
+            found = self.client.get_experiment_by_name(name)
+            return None if found is None else found.experiment_id
+        found = self.client.search_experiments(filter_string=f"name LIKE '{EXPERIMENT_PREFIX}/%'",
+                                               order_by=["last_update_time DESC"], max_results=1)
+        return found[0].experiment_id if found else None
+
+    # ------------------------------------------------------------ run lifecycle
+
+    def start_parent(self, experiment_id: str, name: str, config_hash: str, sweep_id: str, command: str,
+                     environment: Mapping[str, str], params: Mapping[str, object], config_json: str) -> str:
+        """The invocation's parent run, with its params and the resolved config as `config.json`."""
+        tags = {RUN_TYPE: PARENT, CONFIG_HASH: config_hash, COMMAND: command, SWEEP_ID: sweep_id, **environment}
+        run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+        self.log_params(run_id, params)
+        self.log_text(run_id, "config.json", config_json)
+        return run_id
+
+    def start_trial(self, experiment_id: str, parent_run_id: str, name: str, *, config_hash: str, model_hash: str,
+                    sweep_id: str, description: str, environment: Mapping[str, str]) -> str:
+        """A trial's run, RUNNING, as a child of the invocation's parent run."""
+        tags = {PARENT_RUN_ID: parent_run_id, RUN_TYPE: TRIAL, SWEEP_ID: sweep_id, CONFIG_HASH: config_hash,
+                MODEL_HASH: model_hash, NOTE: description, **environment}
+        return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        from mlflow.entities import Param
+
+        self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def log_metrics(self, run_id: str, summary: Mapping[str, float],
+                    curves: Mapping[str, Iterable[float]] | None = None) -> None:
+        """Summary metrics (step 0) and per-epoch curves (step = epoch, from 1), batched."""
+        from mlflow.entities import Metric
+
+        entries = [Metric(k, float(v), 0, 0) for k, v in summary.items()]
+        for key, values in (curves or {}).items():
+            entries += [Metric(key, float(v), 0, epoch) for epoch, v in enumerate(values, start=1)]
+        for start in range(0, len(entries), MAX_BATCH):
+            self.client.log_batch(run_id, metrics=entries[start:start + MAX_BATCH])
+
+    def log_files(self, run_id: str, writers: Mapping[str, Callable[[Path], None]],
+                  artifact_path: str | None = None) -> None:
+        """Artifacts written by `writers` (file name -> function writing that file)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, write in writers.items():
+                write(Path(tmp) / name)
+            self.client.log_artifacts(run_id, tmp, artifact_path)
+
+    def log_text(self, run_id: str, name: str, text: str) -> None:
+        self.log_files(run_id, {name: lambda path: path.write_text(text)})
+
+    def log_existing(self, run_id: str, paths: Iterable[Path], artifact_path: str) -> None:
+        for path in paths:
+            self.client.log_artifact(run_id, str(path), artifact_path)
+
+    def set_stage(self, run_id: str, stage: str) -> None:
+        self.client.set_tag(run_id, STAGE, stage)
+
+    def finish(self, run_id: str) -> None:
+        self.client.set_terminated(run_id, FINISHED)
+
+    def fail(self, run_id: str, reason: str) -> None:
+        self._end(run_id, FAILED, reason)
+
+    def kill(self, run_id: str, reason: str) -> None:
+        self._end(run_id, KILLED, reason)
+
+    def _end(self, run_id: str, status: str, reason: str | None) -> None:
+        if reason is not None:
+            self.client.set_tag(run_id, FAILURE_REASON, reason)
+        self.client.set_terminated(run_id, status)
+
+    def end_parent(self, run_id: str, status: str) -> None:
+        self.client.set_terminated(run_id, status)
+
+    def mark_stale(self, experiment_id: str, config_hash: str) -> int:
+        """Trial runs left RUNNING by a process that died (SIGKILL, power loss) are marked KILLED so they rerun."""
+        stale = self.trials(experiment_id, config_hash, RUNNING)
+        for run in stale:
+            self.kill(run.run_id, "stale: its process ended before the trial finished")
+        for run in self._search(experiment_id, f"{_tag(RUN_TYPE, PARENT)} AND {_tag(CONFIG_HASH, config_hash)} "
+                                               f"AND attributes.status = '{RUNNING}'"):
+            self.end_parent(run.run_id, KILLED)  # the dead invocation itself
+        return len(stale)
+
+    def close_unfinished(self, experiment_id: str, parent_run_id: str, status: str, reason: str) -> None:
+        """Trial runs of this invocation still RUNNING (interrupted, or their worker died) get a final status."""
+        for run in self._search(experiment_id, f"{_tag(PARENT_RUN_ID, parent_run_id)} AND "
+                                               f"attributes.status = '{RUNNING}'"):
+            self._end(run.run_id, status, reason)
+
+    # ------------------------------------------------------------ queries
+
+    def _search(self, experiment_id: str, query: str, order_by: list[str] | None = None,
+                max_results: int | None = None) -> list[StoredRun]:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs([experiment_id], query, order_by=order_by,
+                                           max_results=min(max_results or 1000, 1000), page_token=token)
+            runs += [_stored(r) for r in page]
+            token = page.token
+            if not token or (max_results and len(runs) >= max_results):
+                return runs[:max_results] if max_results else runs
+
+    def trials(self, experiment_id: str, config_hash: str, status: str | None = None) -> list[StoredRun]:
+        """All trial runs of one configuration, optionally only those with the given status."""
+        query = f"{_tag(RUN_TYPE, TRIAL)} AND {_tag(CONFIG_HASH, config_hash)}"
+        if status:
+            query += f" AND attributes.status = '{status}'"
+        return self._search(experiment_id, query)
+
+    def finished_keys(self, experiment_id: str, config_hash: str) -> set[tuple]:
+        """(model, seed, model hash) of every finished trial of a configuration: what a rerun skips."""
+        return {run.key for run in self.trials(experiment_id, config_hash, FINISHED)}
+
+    def running_trials(self, experiment_id: str, parent_run_id: str, model: str, seed: int | None,
+                       max_results: int = 100) -> list[StoredRun]:
+        """This invocation's runs of one trial that are still RUNNING."""
+        query = (f"{_tag(PARENT_RUN_ID, parent_run_id)} AND params.model = '{model}' AND "
+                 f"params.seed = '{seed_text(seed)}' AND attributes.status = '{RUNNING}'")
+        return self._search(experiment_id, query, max_results=max_results)
+
+    def latest_parent(self, experiment_id: str, config_hash: str | None = None) -> StoredRun:
+        query = _tag(RUN_TYPE, PARENT) + (f" AND {_tag(CONFIG_HASH, config_hash)}" if config_hash else "")
+        runs = self._search(experiment_id, query, order_by=["attributes.start_time DESC"], max_results=1)
+        if not runs:
+            raise BenchmarkError(f"no benchmark runs{' with config ' + config_hash if config_hash else ''} "
+                                 f"in experiment {experiment_id} of {self.uri}")
+        return runs[0]
+
+    def sweep_hashes(self, experiment_id: str, parent: StoredRun) -> list[str]:
+        """The config hashes of every grid point of the parent's sweep (just its own outside sweeps)."""
+        sweep_id = parent.tags.get(SWEEP_ID)
+        if not sweep_id:
+            return [parent.config_hash]
+        runs = self._search(experiment_id, f"{_tag(RUN_TYPE, PARENT)} AND {_tag(SWEEP_ID, sweep_id)}",
+                            order_by=["attributes.start_time ASC"])
+        return list(dict.fromkeys(r.config_hash for r in runs))
+
+    def predictions(self, run_id: str):
+        """A finished trial's scored test points (its `predictions.csv`) as a DataFrame."""
+        import pandas as pd
+
+        with tempfile.TemporaryDirectory() as tmp:
+            return pd.read_csv(self.client.download_artifacts(run_id, PREDICTIONS, dst_path=tmp))
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """(step, value) of a per-epoch metric, in step order."""
+        return sorted((m.step, m.value) for m in self.client.get_metric_history(run_id, key))
+
+    def has_artifact(self, run_id: str, name: str) -> bool:
+        return any(f.path == name for f in self.client.list_artifacts(run_id))
+
+
+def _tag(name: str, value: str) -> str:
+    """A filter on a tag's value."""
+    return f"tags.{name} = '{value}'"

@@ -1,4 +1,4 @@
-"""Fitting: every neural model is compiled and trained the same way; baselines are fitted on the same windows."""
+"""Fitting: every Keras model is compiled and trained the same way; estimators are fitted on the same windows."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmark import optimization
 from benchmark.config import ExperimentConfig
 from benchmark.pipeline import Prepared
-from benchmark.registry import ModelSpec
+from benchmark.registry import BuildOptions, ModelSpec
 
 
 class TrialFailed(Exception):
@@ -90,16 +91,23 @@ def private_python_random(seed: int):
 
 def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
               seed: int | None) -> Fit:
-    """Build, train and predict the test windows (scaled); the same protocol for every model of a kind."""
+    """Build, train and predict the test windows (scaled); the same protocol for every model of a family.
+
+    `seed` reaches the builder as `options.seed` (a stochastic estimator seeds itself with it); a Keras model that
+    is not stochastic runs once with seed None and is trained under seed 0, so it is reproducible too.
+    """
     input_shape = (prepared.lookback, 1)
-    if not spec.seeded:
+    if spec.family == "estimator":
         start = time.perf_counter()
-        estimator = spec.build(input_shape, prepared.horizon, **hyperparams)
+        options = BuildOptions(unroll=config.unroll, seed=seed)
+        estimator = spec.build(input_shape, prepared.horizon, options, **hyperparams)
         estimator.fit(prepared.train.inputs, prepared.train.targets)
         predictions = estimator.predict(prepared.test.inputs)
         val = estimator.predict(prepared.val.inputs) if prepared.val is not None else None
         return Fit(predictions, val, train_seconds=time.perf_counter() - start)
-    return _fit_keras(spec, hyperparams, prepared, config, seed)
+    if spec.family != "keras":
+        raise ValueError(f"model '{spec.name}' has unknown family {spec.family!r}")
+    return _fit_keras(spec, hyperparams, prepared, config, 0 if seed is None else seed)
 
 
 def epoch_timer():
@@ -120,19 +128,6 @@ def epoch_timer():
     return EpochTimer()
 
 
-def _optimizer(config: ExperimentConfig):
-    import keras
-
-    optimizers = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
-    return optimizers[config.optimizer](learning_rate=config.learning_rate)
-
-
-def _loss(config: ExperimentConfig):
-    import keras
-
-    return {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber()}[config.loss]
-
-
 # Compiled models kept per process, so a worker traces each architecture once, not once per seed. A trial takes
 # its model out (no two threads ever share one) and puts it back when it is done.
 _COMPILED: OrderedDict[tuple, object] = OrderedDict()
@@ -141,7 +136,8 @@ COMPILED_KEEP = 2
 
 
 def _compiled_key(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig) -> tuple:
-    """What makes two trials' compiled models interchangeable: the builder and its arguments, and compile()'s."""
+    """What makes two trials' compiled models interchangeable: the builder and its arguments (BuildOptions less the
+    seed, which only sets the state `_seeded_model` copies in), and compile()'s."""
     return (spec.name, spec.build, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback,
             prepared.horizon, config.optimizer, config.learning_rate, config.loss, config.steps_per_execution,
             config.unroll)
@@ -162,12 +158,11 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
     the numbers are bit-identical to a fresh build, tested); otherwise the fresh build is compiled."""
     import keras
 
-    from benchmark.architectures import unrolled
-
     keras.utils.set_random_seed(seed)
-    with private_python_random(seed), unrolled(config.unroll):
-        fresh = spec.build((prepared.lookback, 1), prepared.horizon, **hyperparams)
-    optimizer = _optimizer(config)
+    options = BuildOptions(unroll=config.unroll, seed=seed)
+    with private_python_random(seed):
+        fresh = spec.build((prepared.lookback, 1), prepared.horizon, options, **hyperparams)
+    optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     with _COMPILED_LOCK:
         cached = _COMPILED.pop(key, None)
     if cached is not None:
@@ -179,9 +174,10 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
             for target, source in zip(targets, sources, strict=True):
                 target.assign(source)
             return cached
-        optimizer = _optimizer(config)
+        optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     # Several batches per tf.function call: the same updates in the same order, less Python per batch.
-    fresh.compile(optimizer=optimizer, loss=_loss(config), steps_per_execution=config.steps_per_execution)
+    fresh.compile(optimizer=optimizer, loss=optimization.loss(config.loss),
+                  steps_per_execution=config.steps_per_execution)
     return fresh
 
 

@@ -1,28 +1,26 @@
-"""One trial = one (model, seed) on one configuration: `run_trial(spec) -> TrialResult`.
+"""One trial = one (model, seed) on one configuration.
 
-A pure function of its spec: it loads the data itself (cached per process), trains, scores on the original
-scale and logs to MLflow as a child of the given parent run, so it runs the same in-process, in a worker pool
-or on a cluster.
+`evaluate(...) -> TrialRecord` is pure computation: prepared data in, numbers out (no files, no tracking).
+`benchmark.recording.run_trial(spec)` is the thin wrapper that loads the data and records the outcome, so the
+same trial runs in-process, in a worker pool or on a cluster.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmark import catalog, registry, tracking
+from benchmark import catalog, registry
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
 from benchmark.metrics import frame_metrics
 from benchmark.pipeline import Prepared, prepare_folds
+from benchmark.registry import ModelSpec
 from benchmark.training import Fit, fit_model
 
 
@@ -39,6 +37,20 @@ class TrialSpec:
     @property
     def name(self) -> str:
         return self.model if self.seed is None else f"{self.model} · seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What one trial computed: summary metrics, per-epoch curves and (for a final trial) its scored points."""
+
+    summary: dict[str, float]
+    curves: dict[str, list[float]]  # per epoch: loss, val_loss, epoch_seconds (earlier folds prefixed foldK.)
+    predictions: pd.DataFrame | None  # None for a search trial: its test period is never scored
+    epoch_seconds: tuple[float, ...] = ()  # the last fold's
+
+    @property
+    def stage(self) -> str:
+        return "search" if self.predictions is None else "final"
 
 
 @dataclass(frozen=True)
@@ -83,26 +95,6 @@ def overall_dates(folds: list[Prepared]) -> dict[str, str]:
     return {k: (first if k.endswith("_start") else last)[k] for k in last if k in first}
 
 
-def trial_params(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, str]:
-    config, last = spec.config, folds[-1]
-    params = {
-        "model": spec.model, "seed": "none" if spec.seed is None else str(spec.seed),
-        "kind": registry.get(spec.model).kind, "dataset": config.dataset_name,
-        "dataset_checksum": last.series.checksum, "preset": config.preset, "protocol": config.protocol,
-        "folds": len(folds), "window_type": config.window_type,
-        "window": config.lookback, "horizon": config.horizon, "scaler": config.scaler,
-        "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
-        "test_points": sum(f.test.y.size for f in folds), "epochs": config.epochs, "batch_size": config.batch_size,
-        "loss": config.loss, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
-        "early_stopping": config.early_stopping, "patience": config.patience, "unroll": config.unroll,
-        **overall_dates(folds), **{f"hp.{k}": v for k, v in hyperparams.items()},
-    }
-    if len(folds) > 1:
-        params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
-    params.update({f"sweep.{k}": v for k, v in config.sweep})  # the varied keys, to group by in the UI
-    return {k: str(v) for k, v in params.items()}
-
-
 def predictions_frame(prepared: Prepared, predicted: np.ndarray, fold: int = 0) -> pd.DataFrame:
     """One row per scored test point: fold, date, lead time, actual, forecast, last observed value, MASE scale."""
     test, dates = prepared.test, prepared.series.dates
@@ -138,85 +130,28 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     return pd.concat(frames, ignore_index=True), fits, val_mae
 
 
-def _log_success(c, run_id: str, frame: pd.DataFrame, fits: list[Fit], val_mae: float, spec: TrialSpec) -> dict:
-    from mlflow.entities import Metric
-
+def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
+             seed: int | None) -> TrialRecord:
+    """Train and score one trial: one model per fold, errors on the original price scale."""
+    frame, fits, val_mae = fit_folds(model, hyperparams, folds, config, seed)
+    summary = {"train_seconds": sum(f.train_seconds for f in fits),
+               "epochs_run": float(np.mean([f.epochs_run for f in fits]))}
+    epoch_seconds = tuple(fits[-1].history.get("epoch_seconds", ()))
+    if config.stage == "search":  # chosen on validation: the test period is not scored at all
+        return TrialRecord({"val_mae": val_mae, **summary}, dict(fits[-1].history), None, epoch_seconds)
     metrics = frame_metrics(frame)
     if np.isfinite(val_mae):
         metrics["val_mae"] = val_mae
-    metrics.update(train_seconds=sum(f.train_seconds for f in fits),
-                   epochs_run=float(np.mean([f.epochs_run for f in fits])))
+    metrics.update(summary)
     best = [f.best_epoch for f in fits if f.best_epoch is not None]
     if best:
         metrics["best_epoch"] = float(np.mean(best))
-    entries = [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
     if len(fits) > 1:
         for k, fold in frame.groupby("fold"):
-            entries += [Metric(f"fold{k}.{name}", float(v), 0, 0) for name, v in frame_metrics(fold).items()
-                        if name in ("mae", "rmse", "mase")]
+            metrics.update({f"fold{k}.{name}": v for name, v in frame_metrics(fold).items()
+                            if name in ("mae", "rmse", "mase")})
+    curves = {}
     for k, fit in enumerate(fits):
         prefix = "" if k == len(fits) - 1 else f"fold{k}."  # the last fold's curves are `loss` / `val_loss`
-        for key, values in fit.history.items():
-            entries += [Metric(prefix + key, v, 0, epoch) for epoch, v in enumerate(values, start=1)]
-    for start in range(0, len(entries), 1000):  # the REST API takes at most 1000 metrics per batch
-        c.log_batch(run_id, metrics=entries[start:start + 1000])
-    with tempfile.TemporaryDirectory() as tmp:
-        frame.to_csv(Path(tmp) / "predictions.csv", index=False)
-        from benchmark.plots import trial_forecast_figure
-
-        trial_forecast_figure(frame, spec.name).savefig(Path(tmp) / "forecast.png", dpi=80)
-        c.log_artifacts(run_id, tmp)
-    return metrics
-
-
-def _log_search(c, run_id: str, fits: list[Fit], val_mae: float) -> dict:
-    from mlflow.entities import Metric
-
-    metrics = {"val_mae": val_mae, "train_seconds": sum(f.train_seconds for f in fits),
-               "epochs_run": float(np.mean([f.epochs_run for f in fits]))}
-    entries = [Metric(k, float(v), 0, 0) for k, v in metrics.items()]
-    entries += [Metric(key, v, 0, epoch) for key, values in fits[-1].history.items()
-                for epoch, v in enumerate(values, start=1)]
-    c.log_batch(run_id, metrics=entries)
-    c.set_tag(run_id, "stage", "search")
-    return metrics
-
-
-def run_trial(spec: TrialSpec) -> TrialResult:
-    """Train and score one trial, logging it as a child run; failures are recorded, interruptions re-raised."""
-    started = time.perf_counter()
-    model = registry.get(spec.model)
-    hyperparams = trial_hyperparameters(spec.model, spec.config)
-    folds = prepared_for(spec.config)
-    c = tracking.client(spec.tracking_uri)
-    tags = {"mlflow.parentRunId": spec.parent_run_id, "run_type": "trial", "sweep_id": spec.config.sweep_id,
-            "config_hash": spec.config.config_hash, "model_hash": model_hash(spec.model, hyperparams),
-            "mlflow.note.content": model.description, **spec.environment}
-    run = c.create_run(spec.experiment_id, run_name=spec.name, tags=tags)
-    run_id = run.info.run_id
-    try:
-        c.log_batch(run_id, params=_params(trial_params(spec, folds, hyperparams)))
-        frame, fits, val_mae = fit_folds(model, hyperparams, folds, spec.config, spec.seed)
-        if spec.config.stage == "search":  # chosen on validation: the test period is not scored at all
-            metrics = _log_search(c, run_id, fits, val_mae)
-        else:
-            metrics = _log_success(c, run_id, frame, fits, val_mae, spec)
-    except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        c.set_tag(run_id, "failure_reason", reason)
-        c.set_terminated(run_id, "FAILED")
-        return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
-    except BaseException:  # Ctrl-C / SIGTERM: this trial did not finish, and says so
-        c.set_tag(run_id, "failure_reason", "interrupted")
-        c.set_terminated(run_id, "KILLED")
-        raise
-    c.set_terminated(run_id, "FINISHED")
-    return TrialResult(spec.model, spec.seed, run_id, "FINISHED", metrics,
-                       epoch_seconds=tuple(fits[-1].history.get("epoch_seconds", ())),
-                       wall_seconds=time.perf_counter() - started)
-
-
-def _params(params: dict[str, str]):
-    from mlflow.entities import Param
-
-    return [Param(k, v) for k, v in params.items()]
+        curves.update({prefix + key: values for key, values in fit.history.items()})
+    return TrialRecord(metrics, curves, frame, epoch_seconds)

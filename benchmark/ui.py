@@ -18,9 +18,7 @@ def runs_url(port: int, experiment_id: str) -> str:
 
 
 def latest_experiment(uri: str) -> str | None:
-    experiments = tracking.client(uri).search_experiments(
-        filter_string=f"name LIKE '{tracking.EXPERIMENT_PREFIX}/%'", order_by=["last_update_time DESC"])
-    return experiments[0].experiment_id if experiments else None
+    return tracking.Tracker(uri).find_experiment()
 
 
 def serve(uri: str | None, port: int, experiment: str | None) -> int:
@@ -29,14 +27,11 @@ def serve(uri: str | None, port: int, experiment: str | None) -> int:
     if tracking.is_remote(uri):
         raise BenchmarkError(f"{uri} is already a server: open it in a browser")
     tracking.check_reachable(uri)
-    tracking.ensure_store(uri)
-    if experiment:
-        found = tracking.client(uri).get_experiment_by_name(experiment)
-        if found is None:
-            raise BenchmarkError(f"no experiment named '{experiment}' in {uri}")
-        experiment_id = found.experiment_id
-    else:
-        experiment_id = latest_experiment(uri)
+    tracker = tracking.Tracker(uri)
+    tracker.ensure_store()
+    experiment_id = tracker.find_experiment(experiment)
+    if experiment and experiment_id is None:
+        raise BenchmarkError(f"no experiment named '{experiment}' in {uri}")
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
                "--port", str(port), "--workers", "1"]

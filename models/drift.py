@@ -1,10 +1,10 @@
 """Drift: the last value plus the window's mean daily change."""
 
-SEEDED = False
+FAMILY = "estimator"  # fit(x, y) / predict(x); deterministic, so it runs once (no seeds)
 DEFAULTS = {}
 
 
-def build(input_shape, horizon):
+def build(input_shape, horizon, options):
     from benchmark.baselines import Drift
 
     return Drift(horizon)

@@ -1,10 +1,10 @@
 """Linear autoregression: least squares on the same windows (scikit-learn)."""
 
-SEEDED = False
+FAMILY = "estimator"  # fit(x, y) / predict(x); deterministic, so it runs once (no seeds)
 DEFAULTS = {}
 
 
-def build(input_shape, horizon):
+def build(input_shape, horizon, options):
     from benchmark.baselines import LinearAutoregression
 
     return LinearAutoregression(horizon)

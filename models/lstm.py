@@ -5,9 +5,9 @@ COST = 1.0  # training time relative to an LSTM (results/PERFORMANCE.md); only o
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 
-def build(input_shape, horizon, units, dropout, layers=None):
+def build(input_shape, horizon, options, units, dropout, layers=None):
     import keras
 
     from benchmark.architectures import stacked
 
-    return stacked(keras.layers.LSTM, input_shape, horizon, units, layers, dropout)
+    return stacked(keras.layers.LSTM, input_shape, horizon, units, layers, dropout, unroll=options.unroll)

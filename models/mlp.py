@@ -5,7 +5,7 @@ COST = 0.05  # training time relative to an LSTM (results/PERFORMANCE.md); only 
 DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
 
 
-def build(input_shape, horizon, units, dropout, activation, layers=None):
+def build(input_shape, horizon, options, units, dropout, activation, layers=None):
     import keras
 
     from benchmark.architectures import stacked
@@ -13,4 +13,4 @@ def build(input_shape, horizon, units, dropout, activation, layers=None):
     def dense(n):
         return keras.layers.Dense(n, activation=activation)
 
-    return stacked(dense, input_shape, horizon, units, layers, dropout, flatten=True)
+    return stacked(dense, input_shape, horizon, units, layers, dropout, unroll=options.unroll, flatten=True)

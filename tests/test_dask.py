@@ -70,7 +70,7 @@ def test_dask_executor_gives_the_local_executors_trials_and_metrics(cluster, mlf
     remote = {(r["model"], r["seed"]): r for r in search_trials(mlflow_server)}
     c = tracking.client(tiny_run.store)
     experiment_id = c.get_experiment_by_name("tiny").experiment_id
-    config_hash = report.latest_parent(tiny_run.store, experiment_id).data.tags["config_hash"]
+    config_hash = report.latest_parent(tiny_run.store, experiment_id).config_hash
     reference = report.trials_frame(tiny_run.store, experiment_id, config_hash)
     assert set(remote) == {(r.model, r.seed) for r in reference.itertuples()}
     for r in reference.itertuples():

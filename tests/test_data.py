@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.data import DataError, Series, from_values, load_csv
+from benchmark.data import DataError, Series, load_csv
 from benchmark.errors import BenchmarkError
 
 COINDESK = """Currency,Date,Closing Price (USD),24h Open (USD),24h High (USD),24h Low (USD)
@@ -259,12 +259,8 @@ def test_from_array_defaults() -> None:
     }
 
 
-def test_from_values_matches_from_array() -> None:
-    assert from_values("x", [1, 2, 3]).checksum == Series.from_array("x", [1.0, 2.0, 3.0]).checksum
-
-
 def test_series_values_are_read_only() -> None:
-    series = from_values("x", [1.0, 2.0])
+    series = Series.from_array("x", [1.0, 2.0])
     with pytest.raises(ValueError):
         series.values[0] = 5.0
 
@@ -282,4 +278,4 @@ def test_series_values_are_read_only() -> None:
 )
 def test_series_invariants_are_enforced(values: list[float], dates: pd.DatetimeIndex | None) -> None:
     with pytest.raises(ValueError):
-        from_values("bad", values, dates=dates)
+        Series.from_array("bad", values, dates=dates)

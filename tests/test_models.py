@@ -1,10 +1,13 @@
 """Every registered model: five lines each through the shared checker, plus the registry's contract."""
 
+import textwrap
+
 import numpy as np
 import pytest
 
 from benchmark import registry
 from benchmark.errors import BenchmarkError
+from benchmark.registry import BuildOptions
 from tests.model_checker import check_model
 
 
@@ -26,7 +29,7 @@ def test_the_four_classic_architectures_and_three_baselines_are_registered():
 def test_classic_lstm_shape():
     import keras
 
-    model = registry.get("lstm").build((60, 1), 1, **registry.get("lstm").defaults)
+    model = registry.get("lstm").build((60, 1), 1, BuildOptions(), **registry.get("lstm").defaults)
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
     assert kinds == ["LSTM", "Dropout", "LSTM", "Dropout", "Dense"]
     assert [model.layers[1].units, model.layers[3].units] == [50, 100]
@@ -69,7 +72,7 @@ def test_identically_seeded_builds_match_while_other_threads_draw_from_random():
         weights = []
         for _ in range(2):
             with private_python_random(7):
-                model = spec.build((20, 1), 1, **spec.defaults)
+                model = spec.build((20, 1), 1, BuildOptions(seed=7), **spec.defaults)
             weights.append([w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in model.weights])
     finally:
         stop.set()
@@ -143,3 +146,196 @@ def test_unrolled_layers_match_the_loop_within_float_rounding():
     np.testing.assert_allclose(fits[True].history["loss"], fits[False].history["loss"], rtol=1e-5)
     assert resolve("default", unroll=True).config_hash != resolve("default").config_hash
     assert resolve("default", unroll=False).config_hash == resolve("default").config_hash
+
+
+# --- the model contract: registry fields, load-time checks, BuildOptions ---------------------------------------
+
+
+def test_the_contract_fields_of_the_registered_models():
+    for name in registry.neural_names():
+        spec = registry.get(name)
+        assert (spec.family, spec.stochastic, spec.reference, spec.kind) == ("keras", True, False, "neural")
+    for name in registry.baseline_names():
+        spec = registry.get(name)
+        assert (spec.family, spec.stochastic, spec.cost, spec.kind) == ("estimator", False, 0.0, "baseline")
+    assert registry.get("mlp").hyperparameters == ("units", "dropout", "activation", "layers")
+    assert registry.get("lstm").hyperparameters == ("units", "dropout", "layers")
+    assert registry.get("naive").hyperparameters == ()
+
+
+def test_the_reference_model_is_naive():
+    assert registry.reference() == "naive"
+    assert [name for name, spec in registry.registry().items() if spec.reference] == ["naive"]
+
+
+def test_sweep_reads_hyperparameters_by_name():
+    from benchmark.sweep import hyperparameters
+
+    assert hyperparameters("mlp") == {"units", "dropout", "activation", "layers"}
+    assert hyperparameters("drift") == set()
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_unroll_reaches_the_recurrent_layers(unroll):
+    for name in ("lstm", "gru", "rnn"):
+        spec = registry.get(name)
+        model = spec.build((8, 1), 1, BuildOptions(unroll=unroll), **spec.defaults)
+        recurrent = [layer for layer in model.layers if hasattr(layer, "unroll")]
+        assert len(recurrent) == 2 and all(layer.unroll is unroll for layer in recurrent)
+    spec = registry.get("mlp")  # no time loop: the option is accepted and ignored
+    assert spec.build((8, 1), 1, BuildOptions(unroll=unroll), **spec.defaults).output_shape == (None, 1)
+
+
+@pytest.fixture
+def extra_models(tmp_path, monkeypatch):
+    """Write model files into a folder on $FORECAST_BENCHMARK_MODELS; the registry is reloaded around the test."""
+    monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(tmp_path))
+    registry.registry.cache_clear()
+
+    def write(name: str, source: str):
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    yield write
+    registry.registry.cache_clear()
+
+
+ESTIMATOR_HEAD = '''\
+    """A test estimator."""
+    import numpy as np
+
+    FAMILY = "estimator"
+
+    class Last:
+        def __init__(self, horizon):
+            self.horizon = horizon
+
+        def fit(self, x, y):
+            return self
+
+        def predict(self, x):
+            return np.repeat(x[:, -1, :1], self.horizon, axis=1)
+'''
+
+
+@pytest.mark.parametrize("source, message", [
+    (ESTIMATOR_HEAD + '''
+    DEFAULTS = {"window": 3}
+
+    def build(input_shape, horizon, options, scale=1.0):
+        return Last(horizon)
+    ''', r"DEFAULTS names 'window', which build does not take"),
+    (ESTIMATOR_HEAD + '''
+    DEFAULTS = {"scale": 1.0}
+
+    def build(input_shape, horizon, options, scale, order):
+        return Last(horizon)
+    ''', r"parameter\(s\) 'order' have no default value and are missing from DEFAULTS"),
+    (ESTIMATOR_HEAD + '''
+    DEFAULTS = {}
+
+    def build(input_shape, horizon):
+        return Last(horizon)
+    ''', r"build's first parameters must be \(input_shape, horizon, options\)"),
+    (ESTIMATOR_HEAD + '''
+    DEFAULTS = {}
+
+    def build(input_shape, horizon, options, **kwargs):
+        return Last(horizon)
+    ''', r"must be named parameters, not kwargs"),
+    ('''
+    FAMILY = "sklearn"
+    DEFAULTS = {}
+
+    def build(input_shape, horizon, options):
+        return None
+    ''', r"unknown FAMILY 'sklearn'"),
+    ('''
+    def build(input_shape, horizon, options):
+        return None
+    ''', r"must define DEFAULTS"),
+])
+def test_a_model_file_breaking_the_contract_is_refused_naming_the_file(extra_models, source, message):
+    path = extra_models("broken", source)
+    with pytest.raises(BenchmarkError, match=message) as error:
+        registry.registry()
+    assert str(path) in str(error.value)
+
+
+def test_a_second_reference_model_is_refused(extra_models):
+    extra_models("last", ESTIMATOR_HEAD + '''
+    REFERENCE = True
+    DEFAULTS = {}
+
+    def build(input_shape, horizon, options):
+        return Last(horizon)
+    ''')
+    with pytest.raises(BenchmarkError, match="only one model may set REFERENCE = True, got naive, last"):
+        registry.registry()
+
+
+def test_legacy_seeded_false_means_an_estimator(extra_models):
+    extra_models("legacy", '''
+    """An old-style baseline."""
+    from benchmark.baselines import Persistence
+
+    SEEDED = False
+    DEFAULTS = {}
+
+    def build(input_shape, horizon, options):
+        return Persistence(horizon)
+    ''')
+    spec = registry.get("legacy")
+    assert (spec.family, spec.stochastic, spec.kind) == ("estimator", False, "baseline")
+    assert "legacy" in registry.baseline_names() and registry.reference() == "naive"
+
+
+def test_a_stochastic_estimator_is_seeded_through_build_options(extra_models):
+    """A seeded model outside Keras: it runs once per seed and sees the seed as options.seed."""
+    from benchmark import training
+    from benchmark.config import resolve
+
+    extra_models("noisy", '''
+    """Noisy persistence: the last value plus seeded noise."""
+    import numpy as np
+
+    FAMILY = "estimator"
+    STOCHASTIC = True
+    DEFAULTS = {"scale": 0.1}
+
+    class Noisy:
+        def __init__(self, horizon, scale, seed):
+            self.horizon, self.scale, self.rng = horizon, scale, np.random.default_rng(seed)
+
+        def fit(self, x, y):
+            return self
+
+        def predict(self, x):
+            noise = self.rng.normal(0, self.scale, (len(x), self.horizon))
+            return np.repeat(x[:, -1, :1], self.horizon, axis=1) + noise
+
+    def build(input_shape, horizon, options, scale):
+        assert options.seed is not None
+        return Noisy(horizon, scale, options.seed)
+    ''')
+    spec = registry.get("noisy")
+    assert (spec.family, spec.stochastic, spec.hyperparameters) == ("estimator", True, ("scale",))
+    assert "noisy" in registry.baseline_names()
+    prepared = _check_prepared()
+    config = resolve("default", epochs=1, patience=1, batch_size=32, models=("noisy",), seeds=(0, 1))
+    fits = [training.fit_model(spec, dict(spec.defaults), prepared, config, seed=s) for s in (0, 1, 0)]
+    assert fits[0].test_scaled.shape == (len(prepared.test), 1) and fits[0].epochs_run == 0
+    assert not np.array_equal(fits[0].test_scaled, fits[1].test_scaled)
+    np.testing.assert_array_equal(fits[0].test_scaled, fits[2].test_scaled)
+    np.testing.assert_array_equal(fits[0].val_scaled, fits[2].val_scaled)
+
+
+def test_reference_needs_exactly_one_model(monkeypatch):
+    naive, drift = registry.get("naive"), registry.get("drift")
+    monkeypatch.setattr(registry, "registry", lambda: {"drift": drift})
+    with pytest.raises(BenchmarkError, match="exactly one model must set REFERENCE = True, got none"):
+        registry.reference()
+    monkeypatch.setattr(registry, "registry", lambda: {"naive": naive, "other": naive})
+    with pytest.raises(BenchmarkError, match="got naive, other"):
+        registry.reference()

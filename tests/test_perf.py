@@ -1,22 +1,31 @@
-"""The performance harness in its quick form: it runs every variant and writes the report (no timing asserts)."""
+"""The performance harness: its quick form runs every variant and writes the report (no timing asserts); the
+report is a pure function of the stored JSON; the perf package stands apart from the CLI and the MLflow store."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
+from pathlib import Path
 
 import pytest
 
+import benchmark
 from tests.conftest import benchmark_command
+
+PERF_PACKAGE = Path(benchmark.__file__).parent / "perf"
 
 
 @pytest.mark.slow
 def test_quick_harness_writes_the_table(tmp_path):
+    from benchmark.perf import render_file
+
     output = tmp_path / "PERFORMANCE.md"
     out = subprocess.run(benchmark_command("perf", "--quick", "--output", str(output)), cwd=tmp_path,
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     text = output.read_text()
     assert text.strip() == out.stdout.strip()
+    assert render_file(tmp_path / "perf.json") == text  # the raw results re-render the same report
     sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
     targets = sections["Targets (ratios from this run)"]
     for row in ("suite `--jobs 1` wall per trial", "throughput grid (4 models × 1 seed × 3 epochs)",
@@ -37,6 +46,91 @@ def test_quick_harness_writes_the_table(tmp_path):
     backends = next(v for k, v in sections.items() if k.startswith("Keras backends"))
     header = next(line for line in backends.splitlines() if line.startswith("| model "))
     assert header.split("|")[2].strip() == "tensorflow"
+
+
+def fake_record():
+    """A Record with made-up timings in the shape the harness stores (QUICK's grids, two repeats of the short)."""
+    import dataclasses
+
+    from benchmark.perf.settings import QUICK
+    from benchmark.perf.store import Measurement, Record, Trial
+
+    config = dataclasses.replace(QUICK, best_jobs=2, short=dataclasses.replace(QUICK.short, repeats=2))
+
+    def grid(name: str, spec, repeats: int, scale: float) -> list[Measurement]:
+        out = []
+        for repeat in range(repeats):
+            for variant in config.variants(name):
+                trials = tuple(Trial(m, s, scale * (i + 1.3) + repeat / 7, scale * (i + 1) + repeat / 9,
+                                     tuple(0.1 * (i + 1) + e / 31 for e in range(spec.epochs)))
+                               for i, m in enumerate(config.models) for s in spec.seeds)
+                out.append(Measurement(variant, sum(t.wall for t in trials) + 2.5 + len(variant) / 3, trials,
+                                       900.0 + len(variant), 450.0 * (variant != "plain") + repeat))
+        return out
+
+    machine = {"cores": 2, "cpu": "x86_64", "system": "Linux", "memory_gb": 23.4, "python": "3.11.7"}
+    scaling = tuple({"windows": n, "window": w, "epoch_seconds": [1.0, n * w / 1e5, n * w / 0.9e5]}
+                    for n, w in config.scaling_cases())
+    unroll = tuple({"model": "rnn", "unroll": u, "epoch_seconds": [3.0 if u else 1.0, 0.1 if u else 0.25, 0.12]}
+                   for u in (False, True))
+    backends = {"tensorflow": grid("short", config.short, 1, 0.5)[0].trials, "jax": "not installed"}
+    return Record("python -m benchmark perf --quick", machine, config, tuple(grid("full", config.full, 1, 2.0)),
+                  tuple(grid("short", config.short, 2, 1.0)), scaling, unroll, backends, "2025-01-01T00:00:00+00:00")
+
+
+def test_render_file_rerenders_the_stored_json_identically(tmp_path):
+    from benchmark.perf import render_file, store
+    from benchmark.perf.render import render
+
+    record = fake_record()
+    path = tmp_path / "perf.json"
+    store.save(record, path)
+    assert store.load(path) == record  # the JSON round trip loses nothing
+    text = render_file(path)
+    assert text == render(record) == render_file(path)
+    assert "| suite `--jobs 1` wall per trial / plain reference (short grid) |" in text
+    assert "| peak RSS per worker (MB) | 451 | ≤ 1536 | met |" in text
+    assert "≤ 23 (this machine)" in text and "- jax: not installed" in text
+
+
+def test_goals_table_comes_from_the_goals_data():
+    import dataclasses
+
+    from benchmark.perf.goals import GOALS
+    from benchmark.perf.render import quantities, render
+
+    record = fake_record()
+    assert {g.quantity for g in GOALS} <= set(quantities(record))
+    targets = render(record).split("## Targets (ratios from this run)")[1].split("\n## ")[0]
+    rows = [line for line in targets.splitlines() if line.startswith("| ") and not line.startswith("| target")]
+    assert len(rows) == len(GOALS)
+    skipped = dataclasses.replace(record, full=(), config=dataclasses.replace(record.config, full=None))
+    text = render(skipped)
+    assert "| throughput grid (not measured), suite `--jobs 2` / plain sequential | – | ≤ 0.67 | not measured |" in text
+    assert "Throughput grid (" not in text
+
+
+def test_perf_package_imports_neither_the_cli_nor_mlflow_nor_private_names():
+    files = sorted(PERF_PACKAGE.glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "goals.py", "measure.py", "store.py", "render.py", "child.py"}
+    assert not (PERF_PACKAGE.parent / "perf.py").exists()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+                names = [name for module in modules for name in module.split(".")[1:]]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+                names = [alias.name for alias in node.names]
+                modules += [f"{node.module}.{name}" for name in names]  # `from benchmark import cli`
+            else:
+                continue
+            for module in modules:
+                assert module != "benchmark.cli" and not module.startswith("benchmark.cli."), (path.name, module)
+                assert module.split(".")[0] != "mlflow", (path.name, module)
+            if modules[0].startswith("benchmark"):
+                assert not any(name.startswith("_") for name in names), (path.name, names)
+
 
 def test_perf_rejects_bad_arguments(tmp_path):
     out = subprocess.run(benchmark_command("perf", "--repeats", "0"), cwd=tmp_path, capture_output=True, text=True,

@@ -116,3 +116,20 @@ def test_unknown_scaler():
 def test_minmax_is_fitted_on_train_range():
     s = fit_scaler("minmax", np.array([2.0, 4.0, 6.0]))
     assert (s.loc, s.scale) == (2.0, 4.0)
+
+
+def test_mase_scale_comes_from_the_recent_training_stretch_so_persistence_scores_about_one():
+    """A price that grows 100x (like msft 1986-2017): the whole-history scale would make persistence look twice
+    as bad as itself; the last test-size steps before the test period have about its level."""
+    from benchmark.metrics import mase
+
+    rng = np.random.default_rng(3)
+    n = 8000  # about msft's length
+    log_price = np.log(0.5) + np.linspace(0, np.log(100), n) + np.cumsum(rng.normal(0, 0.01, n))
+    values = np.exp(log_price)
+    prepared = prepare(Series.from_array("trend", values, source="test"), 60, 1, 250, 250, "window")
+    persistence = prepared.test.x[:, -1:]
+    score = mase(prepared.test.y, persistence, prepared.naive_mae_in_sample)
+    assert 0.7 <= score <= 1.4, score
+    whole_history = float(np.mean(np.abs(np.diff(values[: prepared.bounds.val_start]))))
+    assert mase(prepared.test.y, persistence, whole_history) > 1.7  # what the textbook scale says

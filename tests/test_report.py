@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from benchmark import cli, plots, report, tracking
-from benchmark.leaderboard import Results, build_table, pairwise_pvalues, verdict
+from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
+from benchmark.verdict import verdict
 
 DATES = pd.date_range("2021-01-01", periods=6).strftime("%Y-%m-%d")
 ACTUAL = np.array([10.0, 11.0, 12.0, 11.0, 13.0, 12.0])
@@ -26,17 +27,19 @@ def hand_results() -> Results:
     b = ACTUAL + np.array([1.0, -1.0, 0.0, 0.0, -1.0, 1.0])  # MAE 4/6
     predictions = pd.concat([frame("naive", "none", LAST), frame("gru", "0", a), frame("gru", "1", b)])
     naive_mae = float(np.mean(np.abs(LAST - ACTUAL)))  # = 7/6
+    naive, net = {"kind": "baseline", "stochastic": False, "reference": True}, {
+        "kind": "neural", "stochastic": True, "reference": False}
     trials = pd.DataFrame([
-        {"model": "naive", "seed": "none", "kind": "baseline", "status": "FINISHED", "mae": naive_mae,
+        {"model": "naive", "seed": "none", **naive, "status": "FINISHED", "mae": naive_mae,
          "rmse": np.sqrt(np.mean((LAST - ACTUAL) ** 2)), "mase": naive_mae / 2.0, "epochs_run": 0, "train_seconds": 0},
-        {"model": "gru", "seed": "0", "kind": "neural", "status": "FINISHED", "mae": 0.5, "rmse": 0.5, "mase": 0.25,
+        {"model": "gru", "seed": "0", **net, "status": "FINISHED", "mae": 0.5, "rmse": 0.5, "mase": 0.25,
          "epochs_run": 3, "train_seconds": 1.0},
-        {"model": "gru", "seed": "1", "kind": "neural", "status": "FINISHED", "mae": 4 / 6,
+        {"model": "gru", "seed": "1", **net, "status": "FINISHED", "mae": 4 / 6,
          "rmse": np.sqrt(4 / 6), "mase": 4 / 12, "epochs_run": 5, "train_seconds": 3.0},
-        {"model": "gru", "seed": "2", "kind": "neural", "status": "FAILED", "mae": np.nan, "rmse": np.nan,
+        {"model": "gru", "seed": "2", **net, "status": "FAILED", "mae": np.nan, "rmse": np.nan,
          "mase": np.nan, "epochs_run": np.nan, "train_seconds": np.nan, "failure_reason": "loss became nan"},
     ])
-    return Results({"dataset": "hand", "horizon": "1"}, trials, predictions)
+    return Results(RunMeta("hand", settings={"horizon": 1}), trials, predictions)
 
 
 def test_aggregation_and_ci_match_hand_computed_values():
@@ -90,7 +93,7 @@ def test_leaderboard_lists_every_model_and_matches_the_store(tiny_run):
         assert csv.loc[model, "mae_mean"] == pytest.approx(stored, rel=1e-12)
         assert f"{stored:.4g}" in text
     parent = report.latest_parent(tiny_run.store, exp.experiment_id)
-    logged = {a.path for a in c.list_artifacts(parent.info.run_id, "leaderboard")}
+    logged = {a.path for a in c.list_artifacts(parent.run_id, "leaderboard")}
     assert "leaderboard/LEADERBOARD.md" in logged
 
 
@@ -110,7 +113,7 @@ def test_report_regenerates_an_identical_leaderboard(tiny_run, tmp_path):
 def test_figures_have_titles_labels_and_legends(tiny_run):
     c = tracking.client(tiny_run.store)
     exp = c.get_experiment_by_name("tiny")
-    config_hash = report.latest_parent(tiny_run.store, exp.experiment_id).data.tags["config_hash"]
+    config_hash = report.latest_parent(tiny_run.store, exp.experiment_id).config_hash
     results = report.load_results(tiny_run.store, exp.experiment_id, config_hash)
     table = build_table(results)
     figures = plots.all_figures(results, table, pairwise_pvalues(results))

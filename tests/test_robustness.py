@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from benchmark import cli, registry
-from benchmark.report import _atomic
+from benchmark.files import atomic_write
 from tests.conftest import TINY_ARGS, benchmark_command
 
 # Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.
@@ -119,7 +119,7 @@ BROKEN_MODELS = {
         DEFAULTS = {}
 
 
-        def build(input_shape, horizon):
+        def build(input_shape, horizon, options):
             raise RuntimeError("this architecture cannot be built")
         ''',
     "diverge": '''
@@ -127,7 +127,7 @@ BROKEN_MODELS = {
         DEFAULTS = {}
 
 
-        def build(input_shape, horizon):
+        def build(input_shape, horizon, options):
             import keras
 
             inputs = keras.Input(shape=input_shape)
@@ -141,7 +141,7 @@ BROKEN_MODELS = {
         DEFAULTS = {}
 
 
-        def build(input_shape, horizon):
+        def build(input_shape, horizon, options):
             os._exit(3)
         ''',
 }
@@ -192,7 +192,7 @@ def test_atomic_write_never_leaves_a_truncated_file(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _atomic(target, interrupted)
+        atomic_write(target, interrupted)
     assert target.read_text() == "complete old leaderboard\n"
     assert [p.name for p in tmp_path.iterdir()] == ["LEADERBOARD.md"]
 

@@ -43,7 +43,7 @@ def test_all_models_and_baselines_logged_under_one_parent(first_run):
     for r in runs:
         assert r.info.status == "FINISHED"
         assert set(r.data.metrics) >= TRIAL_METRICS
-        expected = {"window", "horizon", "scaler", "dataset_checksum", "test_start", "protocol", "unroll"}
+        expected = {"lookback", "horizon", "scaler", "dataset_checksum", "test_start", "protocol", "unroll"}
         assert expected <= set(r.data.params)
         assert r.data.tags["config_hash"] == parents[0].data.tags["config_hash"]
         assert "benchmark.version.tensorflow" in r.data.tags

@@ -12,11 +12,8 @@ from scipy import stats as sps
 
 from benchmark.stats import (
     DMResult,
-    Summary,
     diebold_mariano,
-    intervals_overlap,
     pairwise_dm,
-    rank,
     seed_summary,
     skill_score,
     theils_u2,
@@ -80,57 +77,6 @@ def test_summary_is_frozen() -> None:
     s = seed_summary([1.0, 2.0])
     with pytest.raises(AttributeError):
         s.mean = 3.0  # type: ignore[misc]
-
-
-# ---------------------------------------------------------------------------------------- intervals_overlap
-
-
-def _summ(lo: float, hi: float) -> Summary:
-    return Summary(n=5, mean=(lo + hi) / 2, sd=1.0, ci_low=lo, ci_high=hi)
-
-
-def test_intervals_overlap_both_ways() -> None:
-    a, b = _summ(0.0, 1.0), _summ(0.5, 2.0)
-    assert intervals_overlap(a, b) and intervals_overlap(b, a)
-    c = _summ(1.5, 3.0)
-    assert not intervals_overlap(a, c) and not intervals_overlap(c, a)
-    inner = _summ(0.2, 0.3)  # nested
-    assert intervals_overlap(a, inner) and intervals_overlap(inner, a)
-    touching = _summ(1.0, 2.0)
-    assert intervals_overlap(a, touching)
-
-
-def test_intervals_overlap_nan_counts_as_overlap() -> None:
-    single = seed_summary([10.0])
-    far = _summ(0.0, 1.0)
-    assert intervals_overlap(single, far) and intervals_overlap(far, single)
-
-
-def test_intervals_overlap_from_real_summaries() -> None:
-    low = seed_summary([1.0, 1.1, 0.9, 1.0])
-    high = seed_summary([5.0, 5.1, 4.9, 5.0])
-    noisy = seed_summary([1.0, 5.0, 3.0, 0.0])
-    assert not intervals_overlap(low, high)
-    assert intervals_overlap(low, noisy) and intervals_overlap(high, noisy)
-
-
-# ---------------------------------------------------------------------------------------------------- rank
-
-
-def test_rank_smallest_first_with_ties() -> None:
-    r = rank({"lstm": 0.30, "gru": 0.20, "mlp": 0.30, "naive": 0.50, "rnn": 0.10})
-    assert r == {"rnn": 1, "gru": 2, "lstm": 3, "mlp": 3, "naive": 5}
-    assert all(isinstance(v, int) for v in r.values())
-
-
-def test_rank_all_tied_and_empty() -> None:
-    assert rank({"a": 1.0, "b": 1.0}) == {"a": 1, "b": 1}
-    assert rank({}) == {}
-
-
-def test_rank_rejects_nan() -> None:
-    with pytest.raises(ValueError):
-        rank({"a": 1.0, "b": float("nan")})
 
 
 # ------------------------------------------------------------------------------------------ Diebold-Mariano

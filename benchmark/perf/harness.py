@@ -1,0 +1,112 @@
+"""The parent side: prepares the data, runs every measurement in a fresh child process and collects a Record.
+
+Variants of a grid are interleaved (A B C A B C ...) and repeated, because the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark import catalog
+from benchmark.files import atomic_write
+from benchmark.perf import store
+from benchmark.perf.settings import PerfConfig
+from benchmark.perf.store import Measurement, Record, Trial
+
+Progress = Callable[[str], None]
+_jobs = itertools.count()
+
+
+def write_prices(config: PerfConfig, folder: Path) -> Path:
+    """The last `config.points` days of the default dataset as a Date,Close CSV: both sides read this file."""
+    csv = folder / "prices.csv"
+    series = catalog.load(catalog.DEFAULT_DATASET)
+    tail = slice(len(series) - config.points, None)
+    frame = pd.DataFrame({"Date": series.dates[tail].strftime("%Y-%m-%d"), "Close": series.values[tail]})
+    atomic_write(csv, lambda p: frame.to_csv(p, index=False))
+    return csv
+
+
+def run_child(job: dict, folder: Path, what: str, **env: str):
+    """Run `job` (see child.py) in a fresh `python -m benchmark.perf.child`; its JSON result."""
+    number = next(_jobs)
+    job_path, result_path = folder / f"job-{number}.json", folder / f"result-{number}.json"
+    atomic_write(job_path, lambda p: p.write_text(json.dumps(job)))
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false", **env)
+    done = subprocess.run([sys.executable, "-m", "benchmark.perf.child", "--job", str(job_path), "--result",
+                           str(result_path)], capture_output=True, text=True, env=environment, cwd=folder)
+    if done.returncode != 0 or not result_path.is_file():
+        raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
+    return json.loads(result_path.read_text())
+
+
+def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int) -> dict:
+    """A grid job: the plain reference for --jobs 0, else the suite with that many jobs."""
+    return {"probe": "grid", "variant": "plain" if variant_jobs == 0 else "suite", "csv": str(csv),
+            "models": list(models), "seeds": list(seeds), "epochs": epochs, "jobs": variant_jobs}
+
+
+def measure_grid(config: PerfConfig, grid: str, csv: Path, progress: Progress) -> tuple[Measurement, ...]:
+    """The grid's variants, interleaved, `repeats` times; each in a fresh child process."""
+    spec = config.full if grid == "full" else config.short
+    out = []
+    for repeat in range(spec.repeats):
+        for name, jobs in config.variants(grid).items():
+            progress(f"[{grid} grid {repeat + 1}/{spec.repeats}] {name} ...")
+            result = run_child(grid_job(jobs, csv, config.models, spec.seeds, spec.epochs), csv.parent, name)
+            out.append(Measurement.from_dict({**result, "variant": name}))
+            progress(f"    {name}: {out[-1].wall:.1f} s")
+    return tuple(out)
+
+
+def measure_scaling(config: PerfConfig, folder: Path, progress: Progress) -> list[dict]:
+    """The scaling cases, all in one fresh child process."""
+    progress("scaling ...")
+    job = {"probe": "scaling", "cases": [list(case) for case in config.scaling_cases()],
+           "epochs": config.scaling_epochs}
+    return run_child(job, folder, "scaling")
+
+
+def measure_unroll(config: PerfConfig, csv: Path, progress: Progress) -> list[dict]:
+    progress("unrolled recurrent layers ...")
+    job = {"probe": "unroll", "csv": str(csv), "models": list(config.unroll_models), "epochs": config.probe_epochs}
+    return run_child(job, csv.parent, "unroll probe")
+
+
+def measure_backends(config: PerfConfig, csv: Path, progress: Progress) -> dict[str, tuple[Trial, ...] | str]:
+    """The plain reference (one seed) under each Keras backend that is installed; why not, for the others."""
+    out: dict[str, tuple[Trial, ...] | str] = {}
+    for backend in config.backends:
+        if importlib.util.find_spec(backend) is None:
+            out[backend] = "not installed"
+            continue
+        progress(f"Keras backend {backend} ...")
+        job = grid_job(0, csv, config.models, (0,), config.probe_epochs)
+        try:
+            result = run_child(job, csv.parent, backend, KERAS_BACKEND=backend)  # Keras reads it at import
+        except RuntimeError as exc:
+            out[backend] = f"failed: {str(exc).splitlines()[-1][:200]}"
+            continue
+        out[backend] = Measurement.from_dict({**result, "variant": backend}).trials
+    return out
+
+
+def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
+    """Every measurement of `config`, in the report's order of cost: the full grid first, then the rest."""
+    date = store.now()
+    csv = write_prices(config, folder)
+    full = measure_grid(config, "full", csv, progress) if config.full else ()
+    short = measure_grid(config, "short", csv, progress)
+    scaling = measure_scaling(config, folder, progress)
+    unroll = measure_unroll(config, csv, progress)
+    backends = measure_backends(config, csv, progress)
+    return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date)

@@ -1,0 +1,150 @@
+"""What a measured child process runs: the plain reference, the suite, and the probes.
+
+Each function returns plain data (store.Trial or dicts of raw seconds); nothing here summarises.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.perf.settings import LOOKBACK, TUTORIAL_TEST
+from benchmark.perf.store import Trial
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """Peak resident memory of this process and of its largest finished child (MB; Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def classic_windows(csv: str):
+    """The classic protocol's windows from the suite's own pipeline: MinMax fitted on the training part, 60-day
+    windows, test = the final 60 days, no validation (the tutorial's windows exactly)."""
+    from benchmark.data import load_csv
+    from benchmark.pipeline import prepare
+
+    return prepare(load_csv(csv), lookback=LOOKBACK, horizon=1, test_size=TUTORIAL_TEST, val_size=0,
+                   scaler="minmax")
+
+
+def tutorial_model(name: str, lookback: int = LOOKBACK):
+    """The classic tutorial's Sequential models, written as the tutorial writes them."""
+    from keras import Sequential
+    from keras.layers import GRU, LSTM, Dense, Dropout, Flatten, Input, SimpleRNN
+
+    if name == "mlp":
+        return Sequential([Input((lookback, 1)), Flatten(), Dense(50, activation="relu"), Dropout(0.2),
+                           Dense(100, activation="relu"), Dropout(0.2), Dense(1)])
+    layer = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[name]
+    return Sequential([Input((lookback, 1)), layer(50, return_sequences=True), Dropout(0.2), layer(100),
+                       Dropout(0.2), Dense(1)])
+
+
+def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) -> list[Trial]:
+    """The tutorial's loop: `model.fit(x, y, epochs, batch_size=64)` one trial after another, then predict."""
+    import keras
+
+    from benchmark.training import epoch_timer
+
+    prepared = classic_windows(csv)
+    x_train, y_train, x_test = prepared.train.inputs, prepared.train.targets, prepared.test.inputs
+    trials = []
+    for name in models:
+        for seed in seeds:
+            start = time.perf_counter()
+            keras.utils.set_random_seed(seed)
+            model = tutorial_model(name)
+            model.compile(optimizer="rmsprop", loss="mean_squared_error")
+            timer = epoch_timer()  # the suite's own timer, so both sides measure epochs the same way
+            fit_start = time.perf_counter()
+            model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0, callbacks=[timer])
+            fit = time.perf_counter() - fit_start
+            prepared.test.inverse(model.predict(x_test, verbose=0))
+            trials.append(Trial(name, seed, time.perf_counter() - start, fit, tuple(timer.seconds)))
+    return trials
+
+
+def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int, folder: str) -> list[Trial]:
+    """What `python -m benchmark run --preset classic` does on the same trials (the run and its leaderboard),
+    through the Python API; the neural trials' timings as the runner reports them."""
+    from benchmark import registry, report, runner
+    from benchmark.config import resolve
+
+    # registry.select adds the baselines, which a user's run always includes
+    config = resolve("classic", data=csv, models=registry.select(",".join(models)), seeds=tuple(seeds),
+                     epochs=epochs, jobs=jobs, tracking_uri=f"sqlite:///{folder}/perf.db", experiment="perf",
+                     results_dir=f"{folder}/results")
+    outcome = runner.run(config, command="benchmark.perf suite")
+    if outcome.failed:
+        first = outcome.failed[0]
+        raise RuntimeError(f"{len(outcome.failed)} suite trial(s) failed, first {first.model}: {first.error}")
+    report.write_report([(outcome.tracking_uri, outcome.experiment_id, [outcome.config.config_hash])],
+                        config.results_dir)
+    return [Trial(r.model, r.seed, r.wall_seconds, r.metrics["train_seconds"], tuple(r.epoch_seconds))
+            for r in outcome.results if r.seed is not None]
+
+
+def grid(variant: str, csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
+         started: float | None = None) -> dict:
+    """One variant's run of a grid, timed from `started` (perf_counter; default now) to the end, with the
+    process's peak memory: a store.Measurement as a dict."""
+    started = time.perf_counter() if started is None else started
+    if variant == "plain":
+        trials = plain_reference(csv, models, seeds, epochs)
+    else:
+        with tempfile.TemporaryDirectory(dir=Path(csv).parent) as folder:
+            trials = suite(csv, models, seeds, epochs, jobs, folder)
+    wall = time.perf_counter() - started
+    own, children = peak_rss_mb()
+    return {"variant": variant, "wall": wall, "peak_rss_mb": own, "worker_peak_rss_mb": children,
+            "trials": [asdict(t) for t in trials]}
+
+
+def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:
+    """An LSTM's seconds per epoch for each (training windows, window length) case, on random windows."""
+    import keras
+
+    from benchmark.training import epoch_timer
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for windows, lookback in cases:
+        x = rng.normal(size=(windows, lookback, 1)).astype("float32")
+        keras.utils.set_random_seed(0)
+        model = tutorial_model("lstm", lookback)
+        model.compile(optimizer="rmsprop", loss="mean_squared_error")
+        timer = epoch_timer()
+        model.fit(x, x[:, -1, 0], epochs=epochs, batch_size=64, verbose=0, callbacks=[timer])
+        rows.append({"windows": windows, "window": lookback, "epoch_seconds": list(timer.seconds)})
+    return rows
+
+
+def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
+    """The suite's recurrent models with their time loop and unrolled (`--unroll`): each epoch's seconds."""
+    import keras
+
+    from benchmark import registry
+    from benchmark.registry import BuildOptions
+    from benchmark.training import configure_tensorflow, epoch_timer
+
+    configure_tensorflow()
+    prepared = classic_windows(csv)
+    rows = []
+    for name in models:
+        for unroll in (False, True):
+            keras.utils.set_random_seed(0)
+            spec = registry.get(name)  # built through the model file's contract, as a trial builds it
+            model = spec.build((LOOKBACK, 1), 1, BuildOptions(unroll=unroll, seed=0), **spec.defaults)
+            model.compile(optimizer="rmsprop", loss="mse", steps_per_execution=16)
+            timer = epoch_timer()
+            model.fit(prepared.train.inputs, prepared.train.targets, epochs=epochs, batch_size=64, verbose=0,
+                      callbacks=[timer])
+            rows.append({"model": name, "unroll": unroll, "epoch_seconds": list(timer.seconds)})
+    return rows

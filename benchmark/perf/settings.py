@@ -1,0 +1,92 @@
+"""What the harness measures: the grids, the probes and their sizes (the full run and the quick CI version)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+MODELS = ("mlp", "rnn", "lstm", "gru")
+TUTORIAL_TEST = 60  # the classic protocol: test = final 60 days, window 60
+LOOKBACK = 60
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One measured grid: its trials, and how many interleaved repeats of its variants."""
+
+    seeds: tuple[int, ...]
+    epochs: int
+    repeats: int
+
+    def describe(self, models: tuple[str, ...]) -> str:
+        seeds = f"{len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''}"
+        return f"{len(models)} models × {seeds} × {self.epochs} epochs"
+
+    def title(self, models: tuple[str, ...]) -> str:
+        classic = len(models) == len(MODELS) and len(self.seeds) == 5 and self.epochs == 50
+        return f"{'full classic' if classic else 'throughput'} grid ({self.describe(models)})"
+
+
+@dataclass(frozen=True)
+class PerfConfig:
+    points: int = 2820  # the msft tail: 2,700 training windows of 60 steps, as in the classic tutorial
+    models: tuple[str, ...] = MODELS
+    # The throughput target's grid: the full classic grid, plain sequential against the suite's best setting.
+    full: Grid | None = Grid(seeds=(0, 1, 2, 3, 4), epochs=50, repeats=2)
+    # Per-trial overhead, memory and --jobs 1 against --jobs N: a short grid, repeated more often.
+    short: Grid = Grid(seeds=(0, 1), epochs=5, repeats=3)
+    best_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Scaling note: LSTM epoch cost against training windows (at window 60) and window length (at 2,000 windows).
+    scaling_windows: tuple[int, ...] = (1000, 2000, 4000)
+    scaling_lookbacks: tuple[int, ...] = (30, 60, 120)
+    scaling_epochs: int = 3  # the median of epochs 2 and 3
+    probe_epochs: int = 4  # epochs of the unroll and backend probes (the median of epochs 2..n)
+    unroll_models: tuple[str, ...] = ("rnn", "lstm", "gru")
+    backends: tuple[str, ...] = ("tensorflow", "jax", "torch")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PerfConfig:
+        """The inverse of `to_dict` after a JSON round trip (lists back to tuples)."""
+        def grid(g: dict | None) -> Grid | None:
+            return None if g is None else Grid(tuple(g["seeds"]), g["epochs"], g["repeats"])
+
+        plain = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k not in ("full", "short")}
+        return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
+
+    def variants(self, grid: str) -> dict[str, int]:
+        """variant name -> --jobs (0 for the plain reference); the full grid compares plain with the best only."""
+        best = {f"suite --jobs {self.best_jobs}": self.best_jobs}
+        return {"plain": 0, **best} if grid == "full" else {"plain": 0, "suite --jobs 1": 1, **best}
+
+    def scaling_cases(self) -> list[tuple[int, int]]:
+        """(training windows, window length): the windows at length 60, then the lengths at the middle count."""
+        middle = self.scaling_windows[len(self.scaling_windows) // 2]
+        cases = [(n, LOOKBACK) for n in self.scaling_windows]
+        cases += [(middle, w) for w in self.scaling_lookbacks if w != LOOKBACK]
+        return list(dict.fromkeys(cases))
+
+
+QUICK = PerfConfig(points=400, full=Grid(seeds=(0,), epochs=3, repeats=1), short=Grid(seeds=(0,), epochs=2, repeats=1),
+                   scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
+                   backends=("tensorflow",))
+
+
+def configure(quick: bool, repeats: int | None = None, epochs: int | None = None, seeds: int | None = None,
+              grid_repeats: int | None = None) -> tuple[PerfConfig, str]:
+    """The configuration `python -m benchmark perf` asks for, and that command line (for the report)."""
+    config = QUICK if quick else PerfConfig()
+    short = {k: v for k, v in {"repeats": repeats, "epochs": epochs}.items() if v}
+    if seeds:
+        short["seeds"] = tuple(range(seeds))
+    changes: dict = {"short": dataclasses.replace(config.short, **short)}
+    if grid_repeats is not None:  # 0 skips the full grid
+        changes["full"] = dataclasses.replace(config.full, repeats=grid_repeats) if grid_repeats else None
+    config = dataclasses.replace(config, **changes)
+    flags = {**{k: v if k != "seeds" else len(v) for k, v in short.items()}, "grid-repeats": grid_repeats}
+    command = "python -m benchmark perf" + (" --quick" if quick else "") + "".join(
+        f" --{k} {v}" for k, v in flags.items() if v is not None)
+    return config, command

@@ -1,0 +1,79 @@
+"""The thin wrapper around a pure trial: load its data, open its run, evaluate, record the outcome.
+
+`run_trial(spec) -> TrialResult` is what every executor runs. A broken trial is recorded as FAILED with its
+reason and never stops the grid; an interruption marks the trial KILLED and is re-raised.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from benchmark import registry
+from benchmark.pipeline import Prepared
+from benchmark.tracking import PREDICTIONS, Tracker, seed_text
+from benchmark.trial import (
+    TrialRecord,
+    TrialResult,
+    TrialSpec,
+    evaluate,
+    model_hash,
+    overall_dates,
+    prepared_for,
+    trial_hyperparameters,
+)
+
+
+def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, object]:
+    """The trial's params: model, seed, every setting that can decide the numbers, the data's facts and the
+    hyper-parameters (`hp.*`), and a sweep point's varied keys (`sweep.*`, to group by in the UI)."""
+    config, last, model = spec.config, folds[-1], registry.get(spec.model)
+    params = {
+        "model": spec.model, "seed": seed_text(spec.seed), "kind": model.kind, "family": model.family,
+        "stochastic": model.stochastic, "reference": model.reference,
+        "dataset": config.dataset_name, "dataset_checksum": last.series.checksum, **config.logged_settings(),
+        "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
+        "test_points": sum(f.test.y.size for f in folds), **overall_dates(folds),
+        **{f"hp.{k}": v for k, v in hyperparams.items()},
+    }
+    if len(folds) > 1:
+        params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
+    params.update({f"sweep.{k}": v for k, v in config.sweep})
+    return params
+
+
+def record(tracker: Tracker, run_id: str, outcome: TrialRecord) -> None:
+    """Metrics, curves and the scored points of a finished evaluation."""
+    tracker.log_metrics(run_id, outcome.summary, outcome.curves)
+    if outcome.predictions is None:
+        tracker.set_stage(run_id, "search")
+        return
+    frame = outcome.predictions
+    tracker.log_files(run_id, {PREDICTIONS: lambda path: frame.to_csv(path, index=False)})
+
+
+def run_trial(spec: TrialSpec) -> TrialResult:
+    """Evaluate one trial and record it as a child run; failures are recorded, interruptions re-raised."""
+    started = time.perf_counter()
+    model = registry.get(spec.model)
+    hyperparams = trial_hyperparameters(spec.model, spec.config)
+    folds = prepared_for(spec.config)
+    tracker = Tracker(spec.tracking_uri)
+    run_id = tracker.start_trial(spec.experiment_id, spec.parent_run_id, spec.name,
+                                 config_hash=spec.config.config_hash, model_hash=model_hash(spec.model, hyperparams),
+                                 sweep_id=spec.config.sweep_id, description=model.description,
+                                 environment=spec.environment)
+    try:
+        tracker.log_params(run_id, describe(spec, folds, hyperparams))
+        outcome = evaluate(model, hyperparams, folds, spec.config, spec.seed)
+        record(tracker, run_id, outcome)
+    except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        tracker.fail(run_id, reason)
+        return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
+    except BaseException:  # Ctrl-C / SIGTERM: this trial did not finish, and says so
+        tracker.kill(run_id, "interrupted")
+        raise
+    tracker.finish(run_id)
+    return TrialResult(spec.model, spec.seed, run_id, "FINISHED", outcome.summary,
+                       epoch_seconds=outcome.epoch_seconds, wall_seconds=time.perf_counter() - started)

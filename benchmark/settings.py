@@ -1,0 +1,299 @@
+"""The one table of settings. Each row is one setting, named by one word used everywhere: the config field, the
+`--flag`, the experiment-file key, the MLflow param, the `--set` key and the leaderboard's settings rows.
+
+Everything else is generated from this table: the frozen config class and its hash (`benchmark.config`), the
+command line (`add_arguments`), the experiment-file checks (`check_file`), value checks (`check_value`), the
+presets and the params every run logs. Adding a setting is adding a row here, then using it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from benchmark.data import FILL_METHODS
+from benchmark.errors import BenchmarkError
+from benchmark.optimization import LOSSES, OPTIMIZERS
+from benchmark.pipeline import SCALERS, WINDOW_TYPES
+
+PRESETS = ("default", "classic")
+GROUPS = {  # group -> heading of its block in `run --help`
+    "data": "data",
+    "protocol": "protocol (defaults come from --preset)",
+    "training": "training (identical for every model)",
+    "execution": "grid and execution",
+    "outputs": "tracking and outputs",
+}
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "true/false", list: "list", dict: "table",
+               tuple: "list"}
+
+
+def _backtest(values: Mapping) -> bool:
+    return values["protocol"] == "backtest"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. `hashed` decides whether it changes the numbers (and so the config hash): always, never, or
+    only when a predicate on the other values holds (so that adding a setting at its neutral value keeps every
+    earlier hash)."""
+
+    name: str
+    type: type  # the value's type in the config: int, float, bool, str or tuple
+    help: str
+    group: str  # a key of GROUPS; "internal" for fields the user never sets directly
+    default: object = None  # where no preset gives a value
+    presets: Mapping[str, object] = field(default_factory=dict)  # preset name -> its value
+    choices: tuple | None = None
+    minimum: float | None = None  # inclusive
+    positive: bool = False  # strictly above zero (and finite)
+    hashed: bool | Callable[[Mapping], bool] = True
+    sweepable: bool = False  # a `--set` / `[sweep]` key
+    aliases: tuple[str, ...] = ()  # older words still accepted on the command line and in files
+    metavar: str | None = None
+    file_types: tuple[type, ...] | None = None  # what a TOML file may give (default: the value's type)
+    parse: Callable[[str], object] | None = None  # command-line text -> value (default: the type)
+    flag: bool = True  # a `--flag` of `run` (internal fields have none)
+    compare: bool = True  # takes part in config equality (the data checksum completes a config, never splits it)
+
+    @property
+    def flag_name(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def default_for(self, preset: str):
+        return self.presets.get(preset, self.default)
+
+    def is_hashed(self, values: Mapping) -> bool:
+        return self.hashed(values) if callable(self.hashed) else bool(self.hashed)
+
+    def may_be_hashed(self) -> bool:
+        """Whether this setting can ever decide the numbers (what the runs log as params)."""
+        return bool(self.hashed)
+
+
+def parse_jobs(text: str) -> int:
+    """`auto` -> 0 (one worker per core), else a positive count."""
+    if text == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (or auto), got {value}")
+    return value
+
+
+def _both(classic, default) -> dict:
+    return {"classic": classic, "default": default}
+
+
+TABLE: tuple[Setting, ...] = (
+    # ---- data
+    Setting("dataset", str, "dataset name, a comma list, or 'all' (default: msft; see `datasets`)", "data",
+            default="msft", file_types=(str, list)),
+    Setting("data", str, "your own CSV with a date and a price column", "data", metavar="PATH.csv",
+            hashed=False),  # the data counts by its checksum, not its path
+    Setting("target", str, "value column of --data (default: 'close', else the one 'clos…')", "data"),
+    Setting("date_column", str, "date column of --data (default: 'date'/'time'/'timestamp')", "data"),
+    Setting("fill", str, "forward-fill missing values instead of failing", "data", choices=FILL_METHODS),
+    # ---- protocol
+    Setting("preset", str, "default: the suite's practice (the default); classic: the tutorial's protocol",
+            "protocol", default="default", choices=PRESETS, hashed=False),
+    Setting("protocol", str, "holdout: one test period (default); backtest: rolling origin over --folds test "
+            "periods", "protocol", default="holdout", choices=("holdout", "backtest"), hashed=_backtest),
+    Setting("folds", int, "backtest: number of test periods (default 1)", "protocol", default=1, minimum=1,
+            metavar="K", hashed=_backtest),
+    Setting("step", int, "backtest: points between origins (default: test size)", "protocol", default=0,
+            minimum=0, metavar="N", hashed=_backtest),
+    Setting("window_type", str, "backtest: training window grows (expanding, default) or keeps its length "
+            "(sliding)", "protocol", default="expanding", choices=WINDOW_TYPES, hashed=_backtest),
+    # The classic tutorial: a 60-day lookback, next day, MinMax fitted on train, test = final 60 days. The suite's
+    # default scales per window (README "Choosing the default preset": measured on msft) and tests on a year of
+    # trading days, so a verdict rests on 250 points rather than 60, with the year before it for validation.
+    Setting("lookback", int, "past values each forecast sees (the window length)", "protocol",
+            presets=_both(60, 60), minimum=1, metavar="N", sweepable=True, aliases=("window",)),
+    Setting("horizon", int, "steps ahead to forecast", "protocol", presets=_both(1, 1), minimum=1, metavar="N"),
+    Setting("scaler", str, "minmax / standard: fitted on the training part; window: each window's own level and "
+            "spread", "protocol", presets=_both("minmax", "window"), choices=SCALERS, sweepable=True),
+    Setting("test_size", int, "points in the test period", "protocol", presets=_both(60, 250), minimum=1,
+            metavar="N"),
+    Setting("val_size", int, "points in the validation period (0: none)", "protocol", presets=_both(0, 250),
+            minimum=0, metavar="N"),
+    # ---- training: the tutorial's fixed 50 epochs of RMSprop on MSE, batch 64; the default uses Adam with early
+    # stopping on the validation year (best weights restored), so epochs is a cap.
+    Setting("epochs", int, "epochs (a cap when early stopping)", "training", presets=_both(50, 50), minimum=1,
+            metavar="N", sweepable=True),
+    Setting("batch_size", int, "windows per gradient step", "training", presets=_both(64, 64), minimum=1,
+            metavar="N", sweepable=True),
+    Setting("loss", str, "training loss", "training", presets=_both("mse", "mse"), choices=tuple(LOSSES),
+            sweepable=True),
+    Setting("optimizer", str, "optimizer", "training", presets=_both("rmsprop", "adam"), choices=tuple(OPTIMIZERS),
+            sweepable=True),
+    Setting("learning_rate", float, "optimizer step size", "training", presets=_both(1e-3, 1e-3), positive=True,
+            metavar="LR", sweepable=True),
+    Setting("early_stopping", bool, "stop on validation loss and restore the best weights", "training",
+            presets=_both(False, True), sweepable=True),
+    Setting("patience", int, "early-stopping patience in epochs", "training", presets=_both(0, 5), minimum=0,
+            metavar="N", sweepable=True),
+    Setting("unroll", bool, "unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
+            "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
+            "slightly, so unrolled runs are a separate experiment", "training", default=False,
+            hashed=lambda values: values["unroll"]),
+    # ---- which trials, and how to run them (never the numbers)
+    Setting("models", tuple, "'all' (default) or a comma list, e.g. lstm,gru (baselines always run)", "execution",
+            default=(), hashed=False, parse=str, file_types=(str, list)),
+    Setting("seeds", tuple, "a count (default 5 -> seeds 0..4) or a comma list (0,1,2)", "execution",
+            default=(0, 1, 2, 3, 4), hashed=False, parse=str, file_types=(int, list, str)),
+    Setting("jobs", int, "worker processes for trials (default auto: one per core, each with one thread, as many "
+            "as memory holds)", "execution", default=0, minimum=0, metavar="N|auto", hashed=False, parse=parse_jobs,
+            file_types=(int, str)),
+    Setting("steps_per_execution", int, "batches per compiled training call (default 16; speed only, same numbers)",
+            "execution", default=16, minimum=1, metavar="N", hashed=False),
+    Setting("search", str, "grid: every --set combination (default); optuna: sample --trials of them per "
+            "architecture on validation MAE, then train the best under all seeds", "execution", default="grid",
+            choices=("grid", "optuna"), hashed=False),
+    Setting("trials", int, "optuna trials per architecture (default 10)", "execution", default=10, minimum=1,
+            metavar="N", hashed=False),
+    Setting("executor", str, "local: this machine's --jobs processes (default); dask: a Dask cluster", "execution",
+            default="local", choices=("local", "dask"), hashed=False),
+    Setting("scheduler", str, "existing Dask scheduler (default with --executor dask: a LocalCluster of --jobs "
+            "workers)", "execution", metavar="tcp://HOST:PORT", hashed=False),
+    Setting("force", bool, "retrain trials that already finished", "execution", default=False, hashed=False),
+    # ---- outputs
+    Setting("tracking_uri", str, "MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)", "outputs",
+            hashed=False),
+    Setting("experiment", str, "MLflow experiment name (default: forecast-benchmark/DATASET)", "outputs",
+            hashed=False),
+    Setting("results_dir", str, "where the leaderboard and figures go (default: results)", "outputs",
+            default="results", hashed=False),
+    # ---- internal: set by sweeps, searches and the input checks, never by a flag
+    Setting("overrides", tuple, "model hyper-parameters of a sweep point, e.g. (('lstm.units', 64),)", "internal",
+            default=(), hashed=lambda values: bool(values["overrides"]), flag=False),
+    Setting("stage", str, "'search': a hyper-parameter search trial, scored on validation only", "internal",
+            default="final", hashed=lambda values: values["stage"] != "final", flag=False),
+    Setting("sweep", tuple, "this grid point's varied keys and values (a label)", "internal", default=(),
+            hashed=False, flag=False),
+    Setting("sweep_id", str, "shared by every point of one sweep", "internal", default="", hashed=False, flag=False),
+    Setting("data_checksum", str, "SHA-256 of the series: the data's identity in the hash", "internal", default="",
+            flag=False, compare=False),
+)
+
+
+def by_name(table: Iterable[Setting] = TABLE) -> dict[str, Setting]:
+    """Settings by their word and by every alias."""
+    out = {}
+    for setting in table:
+        out[setting.name] = setting
+        out.update(dict.fromkeys(setting.aliases, setting))
+    return out
+
+
+def preset_values(preset: str, table: Iterable[Setting] = TABLE) -> dict:
+    """Every setting's value under a preset, before any override."""
+    if preset not in PRESETS:
+        raise BenchmarkError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
+    return {s.name: s.default_for(preset) for s in table}
+
+
+def user_settings(table: Iterable[Setting] = TABLE) -> list[Setting]:
+    return [s for s in table if s.flag]
+
+
+def sweepable(table: Iterable[Setting] = TABLE) -> dict[str, Setting]:
+    """`--set` keys that are settings (by word and alias)."""
+    return {k: s for k, s in by_name(table).items() if s.sweepable}
+
+
+# ---------------------------------------------------------------- checks
+
+def check_type(setting: Setting, value, where: str) -> None:
+    """`value` (from a file, `--set` or an API call) has the setting's type; `where` names its origin."""
+    if value is None:
+        return
+    kind = setting.type
+    ok = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+          bool: lambda v: isinstance(v, bool),
+          str: lambda v: isinstance(v, str),
+          tuple: lambda v: isinstance(v, tuple | list)}[kind](value)
+    if not ok:
+        name = {int: "an integer", float: "a number", bool: "true or false", str: "a name", tuple: "a list"}[kind]
+        raise BenchmarkError(f"{where} '{setting.name}' must be {name}, got {value!r}")
+
+
+def check_value(setting: Setting, value) -> None:
+    """Range and choice checks, with a message naming the setting as the user writes it."""
+    if value is None:
+        return
+    if setting.choices is not None and value not in setting.choices:
+        raise BenchmarkError(f"unknown {setting.name.replace('_', ' ')} '{value}' (known: "
+                             f"{', '.join(map(str, setting.choices))})")
+    if setting.type is float and not math.isfinite(value):
+        raise BenchmarkError(f"{setting.flag_name} must be a finite number, got {value}")
+    if setting.positive and value <= 0:
+        raise BenchmarkError(f"{setting.flag_name} must be positive, got {value}")
+    if setting.minimum is not None and value < setting.minimum:
+        raise BenchmarkError(f"{setting.flag_name} must be at least {setting.minimum:g}, got {value}")
+
+
+def file_keys(table: Iterable[Setting] = TABLE) -> dict[str, tuple[type, ...]]:
+    """Experiment-file keys (every flag's word and alias, plus the `[sweep]` table) and the TOML types they take."""
+    keys = {}
+    for setting in user_settings(table):
+        default = {tuple: (list,), float: (float, int)}.get(setting.type, (setting.type,))
+        types = setting.file_types or default
+        keys.update(dict.fromkeys((setting.name, *setting.aliases), types))
+    keys["sweep"] = (dict,)
+    return keys
+
+
+def check_file(values: Mapping, path: str, table: Iterable[Setting] = TABLE) -> dict:
+    """An experiment file's settings: unknown keys and wrong types refused by name; aliases become their word."""
+    keys, names = file_keys(table), by_name(table)
+    out = {}
+    for key, value in values.items():
+        if key not in keys:
+            raise BenchmarkError(f"{path}: unknown key '{key}' (known: {', '.join(keys)})")
+        allowed = keys[key]
+        wrong_bool = isinstance(value, bool) and bool not in allowed
+        if wrong_bool or not isinstance(value, allowed):
+            wanted = " or ".join(dict.fromkeys(_TYPE_NAMES[t] for t in allowed))
+            raise BenchmarkError(f"{path}: key '{key}' must be a {wanted}, got {type(value).__name__} {value!r}")
+        out[key if key == "sweep" else names[key].name] = value
+    return out
+
+
+# ---------------------------------------------------------------- the command line
+
+def add_arguments(parser: argparse.ArgumentParser, table: Iterable[Setting] = TABLE) -> None:
+    """One option per setting, grouped as in `run --help`; defaults stay None so presets and files can apply."""
+    groups = {key: parser.add_argument_group(title) for key, title in GROUPS.items()}
+    for setting in user_settings(table):
+        flags = [setting.flag_name, *("--" + a.replace("_", "-") for a in setting.aliases)]
+        options: dict = {"dest": setting.name, "default": None, "help": setting.help}
+        if setting.type is bool:
+            options["action"] = "store_true" if setting.name == "force" else argparse.BooleanOptionalAction
+        else:
+            options["type"] = setting.parse or {int: int, float: float}.get(setting.type)
+            if setting.choices is not None:
+                options["choices"] = list(setting.choices)
+            elif setting.metavar:
+                options["metavar"] = setting.metavar
+        groups[setting.group].add_argument(*flags, **options)
+
+
+def given(args: argparse.Namespace, table: Iterable[Setting] = TABLE) -> dict:
+    """The settings given on the command line (those left None were not)."""
+    return {s.name: getattr(args, s.name) for s in user_settings(table) if getattr(args, s.name, None) is not None}
+
+
+# ---------------------------------------------------------------- back from the store
+
+def from_params(params: Mapping[str, str], table: Iterable[Setting] = TABLE) -> dict[str, object]:
+    """Typed setting values from the strings a run logged as params (the inverse of logging them)."""
+    parsers = {bool: lambda t: t == "True", int: int, float: float}
+    return {s.name: None if params[s.name] == "None" else parsers.get(s.type, str)(params[s.name])
+            for s in table if s.name in params and s.type is not tuple}
