@@ -38,6 +38,10 @@ class _ConfigMethods:
         return {s.name: getattr(self, s.name) for s in self.TABLE
                 if s.flag and (s.may_be_hashed() or s.name == "preset") and s.name != "dataset"}
 
+    def verdict_settings(self) -> dict[str, object]:
+        """How the results are judged (declared with the run, recorded in its parent run; never hashed)."""
+        return {s.name: getattr(self, s.name) for s in self.TABLE if s.group == "verdict"}
+
     @property
     def fold_step(self) -> int:
         return self.step or self.test_size
@@ -96,6 +100,8 @@ def validate(config: ExperimentConfig) -> None:
     if config.folds > 1 and config.fold_step < config.test_size:
         raise BenchmarkError(f"--step {config.step} is shorter than the test size {config.test_size}: folds would "
                              "overlap and score test points twice")
+    if not config.alpha < 0.5:
+        raise BenchmarkError(f"--alpha must be below 0.5, got {config.alpha}")
     if config.scheduler and config.executor != "dask":
         raise BenchmarkError("--scheduler needs --executor dask")
 

@@ -110,7 +110,7 @@ def start_parent(config: ExperimentConfig, tracker: Tracker, experiment_id: str,
     name = f"{config.dataset_name} · {config.protocol} · {config.preset}"
     if config.sweep:
         name += (" · search: " if config.stage == "search" else " · ") + sweep.label(config)
-    params = {**config.hashed_fields(), "models": ",".join(config.models),
+    params = {**config.hashed_fields(), **config.verdict_settings(), "models": ",".join(config.models),
               "seeds": ",".join(map(str, config.seeds)), "jobs": config.jobs, "preset": config.preset,
               "data": config.data or "", **{f"sweep.{k}": v for k, v in config.sweep}}
     config_json = json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True, default=str)

@@ -23,6 +23,7 @@ GROUPS = {  # group -> heading of its block in `run --help`
     "data": "data",
     "protocol": "protocol (defaults come from --preset)",
     "training": "training (identical for every model)",
+    "verdict": "verdict (declared before the run: the report cannot change them)",
     "execution": "grid and execution",
     "outputs": "tracking and outputs",
 }
@@ -142,6 +143,15 @@ TABLE: tuple[Setting, ...] = (
             "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
             "slightly, so unrolled runs are a separate experiment", "training", default=False,
             hashed=lambda values: values["unroll"]),
+    # ---- the verdict: which family of tests, on which loss, at which level. Declared with the run and recorded in
+    # its parent run, so the report applies what was declared and nobody gets a second chance after looking.
+    Setting("metric", str, "the headline metric: the leaderboard ranks by it and the tests use its loss (absolute "
+            "error for mae, squared error for rmse)", "verdict", default="mae", choices=("mae", "rmse"),
+            hashed=False),
+    Setting("alpha", float, "family-wise significance level of the tests against persistence (Holm)", "verdict",
+            default=0.05, positive=True, hashed=False),
+    Setting("ensembles", bool, "include the seed-ensemble rows (mean of the seeds' forecasts) in the leaderboard "
+            "and in the family of tests", "verdict", default=True, hashed=False),
     # ---- which trials, and how to run them (never the numbers)
     Setting("models", tuple, "'all' (default) or a comma list, e.g. lstm,gru (baselines always run)", "execution",
             default=(), hashed=False, parse=str, file_types=(str, list)),
