@@ -1,4 +1,4 @@
-"""Command line: `python -m benchmark run|list|datasets|report|perf|ui`.
+"""Command line: `python -m benchmark run|list|datasets|report|calibrate|perf|ui`.
 
 User mistakes (BenchmarkError) become one line on stderr and exit code 2; heavy imports (TensorFlow, MLflow)
 happen only in the commands that need them, so `--help` and bad arguments answer at once.
@@ -52,6 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("--config-hash", help="which configuration (default: the most recent run's)")
     p_report.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
     p_report.set_defaults(func=cmd_report)
+    p_cal = sub.add_parser("calibrate", help="measure the verdicts' false-positive rate and power on simulated series "
+                           "(writes CALIBRATION.md)")
+    p_cal.add_argument("--replications", type=int, default=1000, metavar="R",
+                       help="realizations per process for the baselines and the linear model (default 1000)")
+    p_cal.add_argument("--network-replications", type=int, default=0, metavar="R",
+                       help="realizations per process with the networks of --models too (default 0: none)")
+    p_cal.add_argument("--models", default="mlp", help="networks for the network pass (default mlp)")
+    p_cal.add_argument("--seeds", type=int, default=2, metavar="N", help="seeds per network (default 2)")
+    p_cal.add_argument("--epochs", type=int, default=5, metavar="N", help="epochs at most (default 5)")
+    p_cal.add_argument("--length", type=int, default=1000, metavar="N", help="points per series (default 1000)")
+    p_cal.add_argument("--test-size", type=int, default=250, metavar="N",
+                       help="test points, and as many validation points (default 250)")
+    p_cal.add_argument("--metric", choices=["mae", "rmse"], default="mae", help="headline metric and test loss")
+    p_cal.add_argument("--output", default="results/CALIBRATION.md", help="the generated report ('-': print only)")
+    p_cal.set_defaults(func=cmd_calibrate)
     p_perf = sub.add_parser("perf", help="measure the suite against the plain Keras loop (writes PERFORMANCE.md)")
     p_perf.add_argument("--quick", action="store_true", help="a small version (CI): 400 days, 2-3 epochs, 1 seed")
     p_perf.add_argument("--grid-repeats", type=int, metavar="N",
@@ -176,10 +191,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     uri = args.tracking_uri or tracking.default_tracking_uri()
     tracking.check_reachable(uri)
     experiment_id = report.resolve_experiment(uri, args.experiment)
-    if args.config_hash:
-        hashes = [args.config_hash]
-    else:
-        hashes = report.sweep_hashes(uri, experiment_id, report.latest_parent(uri, experiment_id))
+    parent = report.latest_parent(uri, experiment_id, args.config_hash)  # a sweep point brings its whole sweep
+    hashes = report.sweep_hashes(uri, experiment_id, parent)
     _report([(uri, experiment_id, hashes)], args.results_dir)
     return 0
 
@@ -217,6 +230,39 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         d = series.describe()
         rows.append((name, info.kind, d["length"], d["start"], d["end"], info.description))
     print(tabulate(rows, headers=["dataset", "kind", "points", "start", "end", "description"]))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark import calibration, registry
+    from benchmark.files import atomic_write
+    from benchmark.leaderboard import render_calibration
+
+    for name in ("replications", "seeds", "epochs", "length", "test_size"):
+        if getattr(args, name) < 1:
+            raise BenchmarkError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.network_replications < 0:
+        raise BenchmarkError("--network-replications must not be negative")
+    models = tuple(m for m in registry.select(args.models) if registry.get(m).stochastic)
+    designs = list(calibration.designs(models, args.replications, args.network_replications, args.seeds,
+                                       args.epochs, args.length, args.test_size, args.metric))
+    if args.output != "-":
+        from benchmark.runner import check_writable
+
+        check_writable(Path(args.output).parent)
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    rates = []
+    for design in designs:
+        rates += calibration.calibrate(design, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    text = render_calibration(rates, command, designs)
+    if args.output == "-":
+        print(text, end="")
+    else:
+        atomic_write(Path(args.output), lambda p: p.write_text(text))
+        print(f"calibration: {args.output}")
     return 0
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 from benchmark import metrics, stats
 
 ORDER = ["fold", "date", "step"]  # every scored point of every fold, in time order within each fold
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,19 @@ class RunMeta:
     @property
     def horizon(self) -> int:
         return int(self.settings.get("horizon", 1))
+
+    @property
+    def metric(self) -> str:
+        """The headline metric: the ranking, and the loss of every test (absolute for mae, squared for rmse)."""
+        return str(self.settings.get("metric", "mae"))
+
+    @property
+    def alpha(self) -> float:
+        return float(self.settings.get("alpha", 0.05))
+
+    @property
+    def ensembles(self) -> bool:
+        return bool(self.settings.get("ensembles", True))
 
     def get(self, name: str, default=None):
         """A setting's value (None where the store does not say)."""
@@ -101,85 +113,107 @@ def _errors(frame: pd.DataFrame) -> np.ndarray:
     return _matrix(frame, "predicted") - _matrix(frame, "actual")
 
 
-def _dm(errors: np.ndarray, reference: np.ndarray, loss: str, horizon: int) -> float:
-    return stats.diebold_mariano(errors, reference, loss=loss, horizon=horizon, alternative="less").pvalue
+LOSS_OF_METRIC = {"mae": "absolute", "rmse": "squared"}  # the test's loss must be the one the ranking quotes
 
 
 def build_table(results: Results) -> pd.DataFrame:
-    """One row per model (mean over seeds) and per seed-ensemble, sorted by mean MAE, ranked and flagged."""
-    horizon, reference = results.meta.horizon, results.meta.reference
+    """One row per model (mean over seeds) and per seed ensemble, sorted by the headline metric and ranked.
+
+    The declared family: every row but the reference is tested against it (one-sided Diebold–Mariano/HLN on the
+    headline metric's loss; a stochastic model on its seed-averaged loss differential), and the p-values are
+    Holm-adjusted over that family. `significant` is the only verdict: adjusted p below alpha.
+    """
+    meta = results.meta
+    metric, loss, horizon, reference = meta.metric, LOSS_OF_METRIC[meta.metric], meta.horizon, meta.reference
     per_trial = forecasts(results)
-    naive_frame = next(f for (m, _), f in per_trial.items() if m == reference)
-    naive_errors = _errors(naive_frame)
-    naive_mae = float(np.mean(np.abs(naive_errors)))
+    reference_frame = next(f for (m, _), f in per_trial.items() if m == reference)
+    reference_errors = _errors(reference_frame)
+    reference_score = _score(reference_errors, metric)
     rows = []
     for model, runs in results.finished.groupby("model", sort=False):
         kind, stochastic = runs["kind"].iloc[0], bool(runs["stochastic"].iloc[0])
         seeds = list(runs["seed"])
+        errors = np.stack([_errors(per_trial[(model, seed)]) for seed in seeds])  # [seeds, points]
         summaries = {m: stats.seed_summary(runs[m].astype(float).tolist()) for m in ("mae", "rmse", "mase")}
-        u2, p_sq, p_abs = [], [], []
-        for seed in seeds:
-            frame = per_trial[(model, seed)]
-            errors = _errors(frame)
-            u2.append(stats.theils_u2(_matrix(frame, "actual"), _matrix(frame, "predicted"),
-                                      _matrix(naive_frame, "predicted")))
-            if model != reference:
-                p_sq.append(_dm(errors, naive_errors, "squared", horizon))
-                p_abs.append(_dm(errors, naive_errors, "absolute", horizon))
-        rows.append({
+        row = {
             "model": model, "row": "seeds" if stochastic else "baseline", "kind": kind,
-            "reference": model == reference, "seeds": len(seeds),
+            "reference": model == reference, "tested": model != reference, "seeds": len(seeds),
             **{f"{m}_{k}": getattr(s, attr) for m, s in summaries.items()
                for k, attr in (("mean", "mean"), ("sd", "sd"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))},
-            "theil_u2": float(np.mean(u2)), "skill_vs_naive": 1 - summaries["mae"].mean / naive_mae,
-            "dm_p_squared": float(np.median(p_sq)) if p_sq else np.nan,
-            "dm_p_absolute": float(np.median(p_abs)) if p_abs else np.nan,
-            "seeds_significant": int(sum(p < ALPHA for p in p_sq)) if p_sq else np.nan,
+            "theil_u2": float(np.mean([_u2(e, reference_errors) for e in errors])),
+            "skill": 1 - summaries[metric].mean / reference_score,
             "epochs": float(runs["epochs_run"].mean()), "train_seconds": float(runs["train_seconds"].mean()),
-        })
-    for model, frame in ensembles(results).items():
-        actual, predicted = _matrix(frame, "actual"), _matrix(frame, "predicted")
-        errors = predicted - actual
-        scores = metrics.frame_metrics(frame)
-        mae = scores["mae"]
-        rows.append({
-            "model": f"{model} (ensemble)", "row": "ensemble", "reference": False, "kind": results.stochastic.loc[
-                results.stochastic["model"] == model, "kind"].iloc[0],
-            "seeds": int((results.finished["model"] == model).sum()),
-            "mae_mean": mae, "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
-            "theil_u2": stats.theils_u2(actual, predicted, _matrix(naive_frame, "predicted")),
-            "skill_vs_naive": 1 - mae / naive_mae,
-            "dm_p_squared": _dm(errors, naive_errors, "squared", horizon),
-            "dm_p_absolute": _dm(errors, naive_errors, "absolute", horizon),
-        })
-    table = pd.DataFrame(rows).sort_values("mae_mean", kind="stable").reset_index(drop=True)
-    table["rank"] = table["mae_mean"].rank(method="min").astype(int)  # ties share the best rank (1, 1, 3)
-    table["within_noise_of_previous"] = _neighbour_overlap(table)
-    table["beats_naive"] = (table["dm_p_squared"] < ALPHA) & (table["mae_mean"] < naive_mae)
+        }
+        if model != reference:
+            row["p_value"] = stats.seed_averaged_dm(errors, reference_errors, loss, horizon).pvalue
+            # Described, never used for the verdict: how many single networks would pass on their own.
+            per_seed = [stats.dm_test(stats.loss_values(e, loss) - stats.loss_values(reference_errors, loss),
+                                      horizon).pvalue for e in errors]
+            row["seeds_below_alpha"] = int(sum(p < meta.alpha for p in per_seed)) if stochastic else np.nan
+        rows.append(row)
+    if meta.ensembles:
+        for model, frame in ensembles(results).items():
+            errors = _errors(frame)
+            scores = metrics.frame_metrics(frame)
+            rows.append({
+                "model": f"{model} (ensemble)", "row": "ensemble", "reference": False, "tested": True,
+                "kind": results.stochastic.loc[results.stochastic["model"] == model, "kind"].iloc[0],
+                "seeds": int((results.finished["model"] == model).sum()),
+                "mae_mean": scores["mae"], "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
+                "theil_u2": _u2(errors, reference_errors), "skill": 1 - scores[metric] / reference_score,
+                "p_value": stats.dm_test(stats.loss_values(errors, loss) - stats.loss_values(reference_errors, loss),
+                                         horizon).pvalue,
+            })
+    table = pd.DataFrame(rows).sort_values(f"{metric}_mean", kind="stable").reset_index(drop=True)
+    table["rank"] = table[f"{metric}_mean"].rank(method="min").astype(int)  # ties share the best rank (1, 1, 3)
+    tested = table["tested"].to_numpy(dtype=bool)
+    table["p_holm"] = np.nan
+    if tested.any():
+        table.loc[tested, "p_holm"] = stats.holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
+    table["significant"] = tested & (table["p_holm"] < meta.alpha).to_numpy()
+    table["within_noise_of_previous"] = _neighbour_overlap(table, metric)
     return table
 
 
-def _interval(row: pd.Series) -> tuple[float, float]:
-    """A row's seed CI; a single deterministic run is the point itself."""
-    low, high = row.get("mae_ci_low", np.nan), row.get("mae_ci_high", np.nan)
+def _score(errors: np.ndarray, metric: str) -> float:
+    return float(np.mean(np.abs(errors))) if metric == "mae" else float(np.sqrt(np.mean(errors**2)))
+
+
+def _u2(errors: np.ndarray, reference_errors: np.ndarray) -> float:
+    """Theil's U2: RMSE relative to the reference's (< 1 beats it)."""
+    reference = float(np.sqrt(np.mean(reference_errors**2)))
+    own = float(np.sqrt(np.mean(errors**2)))
+    if reference == 0.0:
+        return np.nan if own == 0.0 else np.inf
+    return own / reference
+
+
+def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
+    """A row's seed interval; a single deterministic run is the point itself."""
+    low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
     if pd.isna(low) or pd.isna(high):
-        return row["mae_mean"], row["mae_mean"]
+        return row[f"{metric}_mean"], row[f"{metric}_mean"]
     return low, high
 
 
-def _neighbour_overlap(table: pd.DataFrame) -> list[bool]:
-    """True where a row's MAE interval overlaps the row above it: their order is within seed noise."""
+def _neighbour_overlap(table: pd.DataFrame, metric: str) -> list[bool]:
+    """True where a row's 95% interval over training seeds overlaps the row above it: another set of seeds could
+    swap them. Training randomness only, and never against the reference, whose comparison is the declared test
+    (a seed interval says nothing about test-sample uncertainty)."""
     flags = [False]
     for i in range(1, len(table)):
-        (a_low, a_high), (b_low, b_high) = _interval(table.iloc[i - 1]), _interval(table.iloc[i])
+        above, row = table.iloc[i - 1], table.iloc[i]
+        (a_low, a_high), (b_low, b_high) = _interval(above, metric), _interval(row, metric)
         both_points = a_low == a_high and b_low == b_high
-        flags.append(not both_points and a_low <= b_high and b_low <= a_high)
+        involves_reference = bool(above["reference"] or row["reference"])
+        flags.append(not both_points and not involves_reference and a_low <= b_high and b_low <= a_high)
     return flags
 
 
 def pairwise_pvalues(results: Results) -> pd.DataFrame:
-    """Two-sided DM p-values (squared loss) between models: ensembles for neural models, baselines as they are."""
-    horizon = results.meta.horizon
+    """Two-sided DM p-values on the headline metric's loss between models (ensembles for stochastic models,
+    deterministic ones as they are), Holm-adjusted over all the pairs."""
+    meta = results.meta
     errors = {}
     ens = ensembles(results)
     for (model, _seed), frame in forecasts(results).items():
@@ -188,7 +222,43 @@ def pairwise_pvalues(results: Results) -> pd.DataFrame:
         errors[model] = _errors(frame)
     for model, frame in ens.items():
         errors[model] = _errors(frame)
-    return stats.pairwise_dm(errors, loss="squared", horizon=horizon)
+    raw = stats.pairwise_dm(errors, loss=LOSS_OF_METRIC[meta.metric], horizon=meta.horizon)
+    upper = np.triu_indices(len(raw), k=1)
+    if len(upper[0]):
+        adjusted = raw.to_numpy(copy=True)
+        adjusted[upper] = stats.holm(adjusted[upper])
+        adjusted.T[upper] = adjusted[upper]
+        return pd.DataFrame(adjusted, index=raw.index, columns=raw.columns)
+    return raw
+
+
+def block_scores(tables: Mapping[str, pd.DataFrame], metric: str) -> pd.DataFrame:
+    """[blocks, models] of the headline metric for the models present in every block (seed rows and baselines;
+    ensembles are aggregates of the seed rows, not models of their own)."""
+    frames = {name: t[t["row"] != "ensemble"].set_index("model")[f"{metric}_mean"] for name, t in tables.items()}
+    return pd.DataFrame(frames).T.dropna(axis=1)
+
+
+def fold_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """A backtest's per-fold scores (mean over seeds), as tables for `block_scores`."""
+    out = {}
+    for fold, frame in results.predictions.groupby("fold"):
+        errors = frame.assign(abs=(frame["predicted"] - frame["actual"]).abs(),
+                              sq=(frame["predicted"] - frame["actual"]) ** 2)
+        per_trial = errors.groupby(["model", "seed"]).agg(mae=("abs", "mean"), mse=("sq", "mean")).reset_index()
+        per_trial["rmse"] = np.sqrt(per_trial["mse"])
+        scores = per_trial.groupby("model").agg(mae_mean=("mae", "mean"), rmse_mean=("rmse", "mean"))
+        out[f"fold {fold}"] = scores.reset_index().assign(row="model")
+    return out
+
+
+def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str, alpha: float) -> stats.FriedmanResult | None:
+    """Friedman's test on the models' ranks over blocks (datasets or folds), with Nemenyi's critical difference;
+    None when there are fewer than two blocks or models."""
+    scores = block_scores(tables, metric)
+    if scores.shape[0] < 2 or scores.shape[1] < 2:
+        return None
+    return stats.friedman(scores, alpha)
 
 
 def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark import settings
-from benchmark.comparison import Results, RunMeta, summary_across
+from benchmark.comparison import LOSS_OF_METRIC, Results, RunMeta, fold_tables, friedman_across, summary_across
+from benchmark.stats import FriedmanResult
 from benchmark.verdict import noise_note, verdict
 
 
@@ -18,27 +19,35 @@ def _fmt(value, digits: int = 4) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}g}"
 
 
-def markdown_rows(table: pd.DataFrame, chosen: Mapping[str, str] | None = None) -> list[list[str]]:
+def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | None = None) -> list[list[str]]:
     """Table rows as text; a sweep's networks carry the configuration chosen for them."""
     chosen = chosen or {}
+    other = "rmse" if metric == "mae" else "mae"
     rows = []
     for _, r in table.iterrows():
-        sd = "" if pd.isna(r.get("mae_sd")) else f" ± {_fmt(r['mae_sd'], 3)}"
-        ci = "–" if pd.isna(r.get("mae_ci_low")) else f"[{_fmt(r['mae_ci_low'])}, {_fmt(r['mae_ci_high'])}]"
-        p = r["dm_p_squared"]
-        marker = "" if r["reference"] else (" ✓" if r["beats_naive"] else " ✗ n.s.")
+        sd = "" if pd.isna(r.get(f"{metric}_sd")) else f" ± {_fmt(r[f'{metric}_sd'], 3)}"
+        ci = ("–" if pd.isna(r.get(f"{metric}_ci_low")) else
+              f"[{_fmt(r[f'{metric}_ci_low'])}, {_fmt(r[f'{metric}_ci_high'])}]")
+        if r["reference"]:
+            raw, adjusted, marker = "ref", "ref", ""
+        else:
+            raw, adjusted = _fmt(r["p_value"], 2), _fmt(r["p_holm"], 2)
+            marker = "✓" if r["significant"] else "✗ n.s."
+        seeds_below = "" if pd.isna(r.get("seeds_below_alpha")) else f"{int(r['seeds_below_alpha'])}/{r['seeds']}"
         rows.append([
             r["rank"], r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else "")
             + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
-            f"{_fmt(r['mae_mean'])}{sd}", ci, _fmt(r["rmse_mean"]), _fmt(r["mase_mean"], 3), _fmt(r["theil_u2"], 3),
-            "ref" if r["reference"] else f"{_fmt(p, 2)}{marker}", _fmt(r["dm_p_absolute"], 2),
+            f"{_fmt(r[f'{metric}_mean'])}{sd}", ci, _fmt(r[f"{other}_mean"]), _fmt(r["mase_mean"], 3),
+            _fmt(r["theil_u2"], 3), raw, adjusted, marker, seeds_below or "–",
             _fmt(r.get("epochs"), 3), _fmt(r.get("train_seconds"), 3),
         ])
     return rows
 
 
-HEADERS = ["rank", "model", "seeds", "MAE mean ± sd", "MAE 95% CI", "RMSE", "MASE", "Theil U2",
-           "DM p vs naive (sq)", "DM p (abs)", "epochs", "train s"]
+def headers(metric: str) -> list[str]:
+    other = "RMSE" if metric == "mae" else "MAE"
+    return ["rank", "model", "seeds", f"{metric.upper()} mean ± sd", "95% seed interval", other, "MASE", "Theil U2",
+            "DM p (raw)", "DM p (Holm)", "better than persistence", "seeds with raw p < α", "epochs", "train s"]
 
 
 def settings_rows(meta: RunMeta) -> list[str]:
@@ -69,7 +78,7 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
     lines = [
         f"{h1} Leaderboard: {m.dataset}",
         "",
-        f"**Verdict.** {verdict(table)}",
+        f"**Verdict.** {verdict(table, m)}",
         "",
         noise_note(table),
         "",
@@ -87,16 +96,12 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         f"| software | {', '.join(f'{k} {v}' for k, v in sorted(m.software.items()))} |",
         "",
         *fold_lines(m),
-        f"{h2} Models, sorted by mean test MAE (original price scale)",
+        f"{h2} Models, sorted by mean test {m.metric.upper()} (original price scale)",
         "",
-        tabulate(markdown_rows(table, m.chosen), headers=HEADERS, tablefmt="github", disable_numparse=True),
+        tabulate(markdown_rows(table, m.metric, m.chosen), headers=headers(m.metric), tablefmt="github",
+                 disable_numparse=True),
         "",
-        "MAE mean ± sd and the 95% Student-t interval are over seeds; baselines are deterministic (one run). "
-        "`(ensemble)` rows score the mean of the seeds' forecasts. MASE divides by the in-sample one-step naive "
-        "MAE; Theil U2 is RMSE relative to persistence (< 1 beats it). DM p: one-sided Diebold–Mariano test with "
-        "the Harvey–Leybourne–Newbold correction that the model's loss is lower than persistence's, median over "
-        "seeds; ✓ significant at 5%, ✗ n.s. not significantly better. ≈ marks a row within seed noise of the row "
-        "above (intervals overlap).",
+        *table_notes(m),
         "",
     ]
     lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
@@ -105,7 +110,11 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         lines += [f"{h2} Failed trials (not averaged in)", "",
                   tabulate([[r["model"], r["seed"], r["status"], r["failure_reason"]] for _, r in failed.iterrows()],
                            headers=["model", "seed", "status", "reason"], tablefmt="github"), ""]
-    lines += [f"{h2} Pairwise Diebold–Mariano p-values (two-sided, squared loss; ensembles for neural models)", "",
+    if m.get("protocol") == "backtest":
+        lines += friedman_lines(friedman_across(fold_tables(results), m.metric, m.alpha), "folds", h2)
+    loss = LOSS_OF_METRIC[m.metric]
+    lines += [f"{h2} Pairwise Diebold–Mariano p-values (two-sided, {loss} error; Holm-adjusted over all pairs; "
+              "seed ensembles for stochastic models)", "",
               tabulate([[name, *[_fmt(v, 2) for v in row]] for name, row in pvalues.iterrows()],
                        headers=["", *pvalues.columns], tablefmt="github", disable_numparse=True), ""]
     if figures:
@@ -133,17 +142,60 @@ def fold_lines(meta: RunMeta) -> list[str]:
                      tablefmt="github"), ""]
 
 
-def render_many(sections: list[str], tables: dict[str, pd.DataFrame]) -> str:
+def table_notes(meta: RunMeta) -> list[str]:
+    """What every column means, in the words of this configuration's settings."""
+    metric, loss = meta.metric.upper(), LOSS_OF_METRIC[meta.metric]
+    stretch = meta.get("test_size")
+    return [
+        f"{metric} mean ± sd and its 95% Student-t interval are over training seeds (training randomness only); "
+        "baselines are deterministic (one run). `(ensemble)` rows score the mean of the seeds' forecasts. MASE "
+        f"divides by the one-step naive MAE of the last {stretch} points before the test period (its level: on a "
+        "trending price persistence scores about 1); Theil U2 is RMSE relative to persistence (< 1 beats it).",
+        "",
+        f"DM p (raw): one-sided Diebold–Mariano/HLN test on {loss} error that the row's expected loss is lower "
+        "than persistence's; for a stochastic model on the loss averaged over its seeds (valid whatever the "
+        "dependence between seeds). DM p (Holm): adjusted over the declared family (every row but persistence). "
+        f"✓ adjusted p < {meta.alpha:g}; ✗ n.s. not significantly better. 'Seeds with raw p < α' counts single "
+        "networks that would pass alone, uncorrected: description only, never a verdict. ≈: within training "
+        "noise of the row above.",
+    ]
+
+
+def friedman_lines(result: FriedmanResult | None, blocks: str, h2: str) -> list[str]:
+    """The Friedman test and Nemenyi critical difference over blocks (datasets or folds), as markdown."""
+    if result is None:
+        return []
+    from tabulate import tabulate
+
+    ranks = sorted(result.mean_ranks.items(), key=lambda kv: kv[1])
+    verdict_text = ("the models' ranks differ more than chance would make them" if result.pvalue < result.alpha
+                    else "no evidence that the models' ranks differ")
+    return [
+        f"{h2} Ranks across {blocks}: Friedman test and Nemenyi critical difference", "",
+        f"Friedman over {result.n} {blocks} and {result.k} models: χ² = {result.chi2:.3g}, Iman–Davenport "
+        f"F = {result.f_statistic:.3g}, p = {result.pvalue:.2g}: {verdict_text} (α = {result.alpha:g}). Nemenyi's "
+        f"critical difference is {result.critical_difference:.3g}: two models whose mean ranks differ by less are "
+        f"not significantly different (Demšar 2006). With {result.n} {blocks} this test has little power.", "",
+        tabulate([[m, f"{r:.2f}"] for m, r in ranks], headers=["model", "mean rank"], tablefmt="github"), "",
+    ]
+
+
+def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dict[str, RunMeta],
+                friedman: FriedmanResult | None, figure: str | None = None) -> str:
     """LEADERBOARD.md for several datasets: the cross-dataset summary, then one section per dataset."""
     from tabulate import tabulate
 
     summary = summary_across(tables)
+    metric = next(iter(metas.values())).metric
     lines = [f"# Leaderboard: {', '.join(tables)}", "",
-             "## Across datasets: rank by mean test MAE on each dataset, and the mean rank", "",
+             f"## Across datasets: rank by mean test {metric.upper()} on each dataset, and the mean rank", "",
              tabulate(summary.reset_index(names="model"), headers="keys", tablefmt="github", showindex=False,
-                      floatfmt=".2f", missingval="–"), "",
-             "Verdicts per dataset:", ""]
-    lines += [f"- **{name}**: {verdict(table)}" for name, table in tables.items()]
+                      floatfmt=".2f", missingval="–"), ""]
+    lines += friedman_lines(friedman, "datasets", "##")
+    if figure:
+        lines += [f"![Critical-difference diagram]({figure})", ""]
+    lines += ["Verdicts per dataset (each its own declared family):", ""]
+    lines += [f"- **{name}**: {verdict(table, metas[name])}" for name, table in tables.items()]
     return "\n".join([*lines, "", *sections])
 
 
@@ -153,3 +205,53 @@ def csv_frame(results: Results, table: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "config_hash", results.meta.config_hash)
     out.insert(0, "dataset", results.meta.dataset)
     return out
+
+
+def render_calibration(rates: list, command: str, designs: list) -> str:
+    """CALIBRATION.md: measured false-positive rates where persistence is optimal, power where it is not."""
+    from tabulate import tabulate
+
+    def rows(null: bool) -> list[list[str]]:
+        out = []
+        for r in rates:
+            if r.persistence_optimal != null:
+                continue
+            low, high = r.interval
+            out.append([r.process, r.row, r.replications, r.significant, f"{100 * r.rate:.1f}%",
+                        f"[{100 * low:.1f}%, {100 * high:.1f}%]"])
+        return out
+
+    header = ["process", "row (any row: the family)", "R", "significant", "rate", "95% interval (exact)"]
+    first = designs[0].config
+    lines = [
+        "# Calibration: the verdict engine's measured error rates", "",
+        f"Made by `{command}`. Every realization is an independent simulated series of {designs[0].length} points; "
+        f"each goes through the same pipeline (lookback {first.lookback}, validation {first.val_size}, test "
+        f"{first.test_size} points, `{first.scaler}` scaling), the same trials and the same verdict code as a real "
+        f"run: {family_text_for(first)}. A row counts as significant when its Holm-adjusted p is below "
+        f"{first.alpha:g}; 'any row' counts realizations where at least one row of the family was (the "
+        "family-wise rate, what Holm controls).", "",
+        "Passes (each its own declared family):", "",
+    ]
+    lines += [f"- R = {d.replications}: {', '.join(d.models)}"
+              + (f" ({len(d.config.seeds)} seeds, at most {d.config.epochs} epochs, early stopping)"
+                 if any(m not in ('naive', 'drift', 'linear') for m in d.models) else "") for d in designs]
+    lines += ["", "## False-positive rate where persistence is the optimal forecast", "",
+              "Every significant verdict here is wrong. The engine is calibrated when the family's rate is at or "
+              f"below {first.alpha:g} within its interval.", "",
+              tabulate(rows(True), headers=header, tablefmt="github", disable_numparse=True), "",
+              "## Power where a learnable signal exists", "",
+              "Here a significant verdict is right; the rate is the chance of detecting the signal.", "",
+              tabulate(rows(False), headers=header, tablefmt="github", disable_numparse=True), "", "## Processes", ""]
+    from benchmark.calibration import PROCESSES
+
+    lines += [f"- `{p.name}`{' (persistence optimal)' if p.persistence_optimal else ''}: {p.description}"
+              for p in PROCESSES]
+    return "\n".join(lines) + "\n"
+
+
+def family_text_for(config) -> str:
+    from benchmark.comparison import LOSS_OF_METRIC
+
+    return (f"one-sided Diebold–Mariano/HLN on {LOSS_OF_METRIC[config.metric]} error against persistence for every "
+            f"other row, Holm-adjusted at α = {config.alpha:g}")

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from benchmark.comparison import LOSS_OF_METRIC  # noqa: E402
+
 
 def trial_forecast_figure(frame: pd.DataFrame, title: str):
     """One trial's one-step forecast against the actual test prices (plain matplotlib: drawn once per trial)."""
@@ -101,11 +103,11 @@ def loss_curves_figure(results):
     return grid.figure
 
 
-def pvalue_heatmap_figure(pvalues: pd.DataFrame):
-    """Pairwise two-sided Diebold–Mariano p-values; dark cells are significant differences."""
+def pvalue_heatmap_figure(pvalues: pd.DataFrame, loss: str = "absolute"):
+    """Pairwise two-sided Diebold–Mariano p-values (Holm-adjusted); dark cells are significant differences."""
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(pvalues), 0.8 + 0.7 * len(pvalues)))
     sns.heatmap(pvalues.astype(float), annot=True, fmt=".2f", vmin=0, vmax=1, cmap="mako", ax=ax,
-                cbar_kws={"label": "p-value (two-sided DM, squared loss)"})
+                cbar_kws={"label": f"Holm-adjusted p (two-sided DM, {loss} error)"})
     ax.set(title="Pairwise Diebold–Mariano p-values", xlabel="model", ylabel="model")
     fig.tight_layout()
     plt.close(fig)
@@ -127,11 +129,43 @@ def sweep_figure(points: pd.DataFrame):
     return grid.figure
 
 
+def critical_difference_figure(result, blocks: str):
+    """Demšar's critical-difference diagram: mean ranks on one axis; models joined by a bar are within Nemenyi's
+    critical difference of each other (not significantly different)."""
+    ranks = sorted(result.mean_ranks.items(), key=lambda kv: kv[1])
+    k, cd = result.k, result.critical_difference
+    fig, ax = plt.subplots(figsize=(8, 1.6 + 0.4 * k))
+    top = k + 1
+    ax.hlines(top, 1, k, color="black", lw=1)
+    for i, (model, rank) in enumerate(ranks):
+        y = k - i
+        ax.plot([rank, rank], [top, y], color="#555555", lw=0.8)
+        ax.plot(rank, top, "o", color="black", ms=4)
+        ax.text(rank + 0.04, y, f"{model} ({rank:.2f})", va="center", fontsize=9)
+    ax.plot([1, 1 + cd], [top + 0.7] * 2, color="#c0392b", lw=2.5)
+    ax.text(1 + cd / 2, top + 0.95, f"CD = {cd:.2f}", ha="center", fontsize=9, color="#c0392b")
+    level, covered = 0, -1
+    for i in range(k):
+        j = max(j for j in range(i, k) if ranks[j][1] - ranks[i][1] < cd)
+        if j > i and j > covered:  # a maximal group of models not significantly different
+            y = top - 0.25 - 0.2 * level
+            ax.plot([ranks[i][1] - 0.03, ranks[j][1] + 0.03], [y, y], color="#2c3e50", lw=3)
+            level, covered = level + 1, j
+    ax.set(xlim=(0.8, k + 0.6), ylim=(0.3, top + 1.4), yticks=[], xlabel="mean rank (1 = best)",
+           title=f"Critical-difference diagram over {result.n} {blocks} (Friedman p = {result.pvalue:.2g}, "
+                 f"Nemenyi α = {result.alpha:g})")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def all_figures(results, table, pvalues) -> dict:
     """name -> (title, figure) for the leaderboard."""
     return {
         "seed_distribution": ("Test MAE across seeds", seed_distribution_figure(results)),
         "forecasts": ("Forecast vs actual, best seed per model", forecast_figure(results, table)),
         "loss_curves": ("Training and validation loss", loss_curves_figure(results)),
-        "pvalues": ("Pairwise DM p-values", pvalue_heatmap_figure(pvalues)),
+        "pvalues": ("Pairwise DM p-values", pvalue_heatmap_figure(pvalues, LOSS_OF_METRIC[results.meta.metric])),
     }

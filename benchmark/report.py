@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import settings, sweep
-from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
+from benchmark.comparison import Results, RunMeta, build_table, fold_tables, friedman_across, pairwise_pvalues
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from benchmark.leaderboard import csv_frame, render, render_many
@@ -72,8 +72,11 @@ def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.
     label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(params.items()) if k.startswith("sweep."))
     dates = {k: v for k, v in params.items() if k.split("_")[0] in ("train", "val", "test")
              and k.endswith(("_start", "_end"))}
+    declared = {k: v for k, v in settings.from_params(parent.params).items()
+                if settings.by_name()[k].group == "verdict"}  # as declared when the run started
     return RunMeta(
-        dataset=params.get("dataset", ""), reference=references[0], settings=settings.from_params(params),
+        dataset=params.get("dataset", ""), reference=references[0],
+        settings={**settings.from_params(params), **declared},
         dataset_checksum=params.get("dataset_checksum", ""), config_hash=config_hash,
         command=parent.tags.get(COMMAND, ""), parent_run_id=parent.run_id, dates=dates,
         fold_dates=tuple(json.loads(params["fold_dates"])) if params.get("fold_dates") else (),
@@ -160,7 +163,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     out = Path(results_dir)
     check_writable(out)
     many = len(entries) > 1
-    done, sections, frames, tables, written = [], [], [], {}, []
+    done, sections, frames, tables, metas, written = [], [], [], {}, {}, []
     for uri, experiment_id, config_hashes in entries:
         extra, points = [], None
         results = load_results(uri, experiment_id, config_hashes[0])
@@ -170,6 +173,11 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
         pvalues = pairwise_pvalues(results)
         dataset = results.meta.dataset
         figures = plots.all_figures(results, table, pvalues)
+        folds = friedman_across(fold_tables(results), results.meta.metric, results.meta.alpha) \
+            if results.meta.get("protocol") == "backtest" else None
+        if folds is not None:
+            figures["critical_difference"] = ("Critical-difference diagram over the folds",
+                                              plots.critical_difference_figure(folds, "folds"))
         if points is not None:
             figures["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(points))
         paths = {}
@@ -179,10 +187,10 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
             paths[title] = rel
         sections.append(render(results, table, pvalues, paths, level=2 if many else 1, extra=extra))
         frames.append(csv_frame(results, table))
-        tables[dataset] = table
+        tables[dataset], metas[dataset] = table, results.meta
         written.append((uri, results, list(paths.values())))
         done.append((results, table))
-    text = render_many(sections, tables) if many else sections[0]
+    text = sections[0] if not many else across_datasets(sections, tables, metas, out, written)
     atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
     atomic_write(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
     if log_to_parent:
@@ -193,6 +201,23 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
             tracker.log_existing(results.meta.parent_run_id, [out / rel for rel in figures], "leaderboard/figures")
             log_trial_figures(tracker, results)
     return done
+
+
+def across_datasets(sections: list[str], tables: dict, metas: dict, out: Path, written: list) -> str:
+    """The cross-dataset page: mean ranks, the Friedman test and the critical-difference diagram, then sections.
+    The diagram is logged with every dataset's leaderboard."""
+    from benchmark import plots
+
+    first = next(iter(metas.values()))
+    result = friedman_across(tables, first.metric, first.alpha)
+    figure = None
+    if result is not None:
+        figure = "figures/critical_difference.png"
+        fig = plots.critical_difference_figure(result, "datasets")
+        atomic_write(out / figure, lambda p: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
+        for _, _, paths in written:
+            paths.append(figure)
+    return render_many(sections, tables, metas, result, figure)
 
 
 def log_trial_figures(tracker: Tracker, results: Results) -> None:
@@ -220,13 +245,14 @@ def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
     """The terminal version: rank, model, MAE over seeds, MASE, DM p, and the verdict."""
     from tabulate import tabulate
 
-    from benchmark.leaderboard import HEADERS, markdown_rows
+    from benchmark.leaderboard import headers, markdown_rows
 
     file = file or sys.stdout
-    keep = [0, 1, 2, 3, 6, 8]
-    rows = [[row[i] for i in keep] for row in markdown_rows(table, results.meta.chosen)]
-    print(tabulate(rows, headers=[HEADERS[i] for i in keep], disable_numparse=True), file=file)
-    print("\n" + verdict(table), file=file)
+    keep = [0, 1, 2, 3, 6, 8, 9, 10]
+    metric = results.meta.metric
+    rows = [[row[i] for i in keep] for row in markdown_rows(table, metric, results.meta.chosen)]
+    print(tabulate(rows, headers=[headers(metric)[i] for i in keep], disable_numparse=True), file=file)
+    print("\n" + verdict(table, results.meta), file=file)
 
 
 def resolve_experiment(uri: str, experiment: str | None) -> str:

@@ -1,44 +1,68 @@
-"""The comparison in words: who beat the reference, and which neighbouring ranks are only seed noise.
-
-Text from the typed table of `benchmark.comparison`; no numbers are computed here.
+"""The comparison in words: what the declared test family concluded, and which neighbouring ranks are only
+training noise. Text from the typed table of `benchmark.comparison`; no numbers are computed here, and no
+sentence claims more than the adjusted p-values and the markers on the same page say.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.comparison import LOSS_OF_METRIC, RunMeta
 
-def verdict(table: pd.DataFrame) -> str:
-    """The conclusion in plain words: who beat persistence at the 5% level, and what is only seed noise."""
-    seeds = table[table["row"] == "seeds"]
-    naive = table[table["reference"]].iloc[0]
-    winners = seeds[seeds["beats_naive"]]
-    if winners.empty:
-        best = seeds.iloc[0] if len(seeds) else None
-        text = "No neural model beat naive persistence at the 5% level (Diebold–Mariano, squared loss)."
-        if best is not None:
-            text += (f" The best neural model, {best['model']}, has mean MAE {best['mae_mean']:.4g} against "
-                     f"persistence's {naive['mae_mean']:.4g} (median DM p over seeds = {best['dm_p_squared']:.3g}).")
-        ensembles = table[(table["row"] == "ensemble") & table["beats_naive"]]
-        if len(ensembles):
-            names = ", ".join(f"{r['model']} (MAE {r['mae_mean']:.4g}, p = {r['dm_p_squared']:.2g})"
-                              for _, r in ensembles.iterrows())
-            text += (f" Averaging the seeds' forecasts does beat it: {names}; a single trained network does not "
-                     "reliably.")
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def family_text(table: pd.DataFrame, meta: RunMeta) -> str:
+    """The declared family of tests, its size, the correction and the loss."""
+    tested = table[table["tested"]]
+    parts = []
+    seeds = tested[tested["row"] == "seeds"]
+    if len(seeds):
+        parts.append(f"{_count(len(seeds), 'stochastic model')} averaged over their training seeds")
+    if (tested["row"] == "ensemble").any():
+        parts.append(_count(int((tested["row"] == "ensemble").sum()), "seed ensemble"))
+    if (tested["row"] == "baseline").any():
+        parts.append(_count(int((tested["row"] == "baseline").sum()), "other baseline"))
+    return (f"{len(tested)} one-sided tests against {meta.reference} persistence, declared before the run "
+            f"({', '.join(parts)}): Diebold–Mariano with the Harvey–Leybourne–Newbold correction on "
+            f"{LOSS_OF_METRIC[meta.metric]} error, the loss of {meta.metric.upper()} (the ranking metric), "
+            f"p-values Holm-adjusted over the {len(tested)} at α = {meta.alpha:g}")
+
+
+def verdict(table: pd.DataFrame, meta: RunMeta) -> str:
+    """The conclusion in plain words: which rows the family calls significantly better than persistence."""
+    metric = meta.metric
+    tested = table[table["tested"]]
+    reference = table[table["reference"]].iloc[0]
+    ref_score = f"{reference[f'{metric}_mean']:.4g}"
+    head = f"Family: {family_text(table, meta)}."
+    if tested.empty:
+        return head
+    winners = tested[tested["significant"]]
+    if len(winners):
+        named = "; ".join(f"{r['model']} ({metric.upper()} {r[f'{metric}_mean']:.4g} vs {ref_score}, adjusted "
+                          f"p = {r['p_holm']:.2g})" for _, r in winners.iterrows())
+        text = f"{head} Significantly better than persistence: {named}."
+        others = tested[~tested["significant"]]
+        if len(others):
+            text += f" Not significantly better: {', '.join(others['model'])}."
         return text
-    parts = [f"{r['model']} (MAE {r['mae_mean']:.4g} vs {naive['mae_mean']:.4g}, median p = {r['dm_p_squared']:.3g}, "
-             f"significant in {int(r['seeds_significant'])}/{int(r['seeds'])} seeds)" for _, r in winners.iterrows()]
-    text = "Beat naive persistence at the 5% level (Diebold–Mariano, squared loss): " + "; ".join(parts) + "."
-    losers = sorted(set(seeds["model"]) - set(winners["model"]))
-    if losers:
-        text += f" Not significantly better than persistence: {', '.join(losers)}."
+    best = tested.sort_values("p_holm", kind="stable").iloc[0]
+    text = (f"{head} No row is significantly better than persistence: the smallest adjusted p is "
+            f"{best['p_holm']:.2g} ({best['model']}, {metric.upper()} {best[f'{metric}_mean']:.4g} against "
+            f"persistence's {ref_score}; raw p = {best['p_value']:.2g}).")
     return text
 
 
 def noise_note(table: pd.DataFrame) -> str:
-    """Which neighbouring ranks are within seed noise, so nobody reads a ranking into it."""
+    """Which neighbouring ranks are within training noise, so nobody reads a ranking into it."""
     pairs = [f"{table.iloc[i - 1]['model']} ≈ {table.iloc[i]['model']}"
              for i in range(1, len(table)) if table.iloc[i]["within_noise_of_previous"]]
+    scope = ("(≈: the 95% intervals over training seeds overlap, so another set of seeds could swap the two; this "
+             "measures training randomness only, not test-sample uncertainty, and is never applied against "
+             "persistence, whose comparison is the test above)")
     if not pairs:
-        return "No neighbouring pair is within seed noise."
-    return "Within seed noise of the row above (95% seed intervals overlap): " + "; ".join(pairs) + "."
+        return f"No neighbouring pair of rows is within training noise {scope}."
+    return f"Within training noise of the row above {scope}: " + "; ".join(pairs) + "."

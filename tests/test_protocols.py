@@ -135,12 +135,13 @@ def test_calibration_verdicts(tmp_path):
     seeds = csv[csv["row"] == "seeds"]
     walk, seasonal = seeds[seeds["dataset"] == "random_walk"], seeds[seeds["dataset"] == "seasonal_ar"]
     assert len(walk) == len(seasonal) == 4
-    assert not walk["beats_naive"].any(), walk[["model", "mae_mean", "dm_p_squared"]]
-    assert seasonal["beats_naive"].all(), seasonal[["model", "mae_mean", "dm_p_squared"]]
+    assert not walk["significant"].any(), walk[["model", "mae_mean", "p_holm"]]
+    assert seasonal["significant"].all(), seasonal[["model", "mae_mean", "p_holm"]]
     text = (tmp_path / "out" / "LEADERBOARD.md").read_text()
-    assert "- **random_walk**: No neural model beat naive persistence at the 5% level" in text
-    assert "- **seasonal_ar**: Beat naive persistence at the 5% level" in text
-    assert "## Across datasets" in text
+    assert "No row is significantly better than persistence" in text.split("- **random_walk**:")[1].splitlines()[0]
+    assert "Significantly better than persistence: " in text.split("- **seasonal_ar**:")[1].splitlines()[0]
+    assert "## Across datasets" in text and "Friedman over 2 datasets" in text
+    assert (tmp_path / "out" / "figures" / "critical_difference.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(("argv", "message"), [

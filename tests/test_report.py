@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cli, plots, report, tracking
+from benchmark import cli, plots, report, stats, tracking
 from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
 from benchmark.verdict import verdict
 
@@ -57,19 +59,48 @@ def test_aggregation_and_ci_match_hand_computed_values():
     assert ensemble["mae_mean"] == pytest.approx(2.5 / 6)
     assert ensemble["mase_mean"] == pytest.approx(2.5 / 6 / 2.0)
     assert table.loc["naive", "theil_u2"] == pytest.approx(1.0)
-    assert gru["skill_vs_naive"] == pytest.approx(1 - gru["mae_mean"] / (7 / 6))
+    assert gru["skill"] == pytest.approx(1 - gru["mae_mean"] / (7 / 6))
     assert list(table["rank"]) == [1, 2, 3]
     assert table.index[0] == "gru (ensemble)" and table.index[-1] == "naive"
     assert table.loc["gru", "within_noise_of_previous"]  # the ensemble lies inside the seeds' wide interval
 
 
-def test_verdict_names_the_winner_or_says_none_won():
+def test_the_family_is_every_row_but_persistence_tested_on_the_ranking_metrics_loss():
+    results = hand_results()
+    table = build_table(results).set_index("model")
+    assert not table.loc["naive", "tested"] and table.loc[["gru", "gru (ensemble)"], "tested"].all()
+    seeds = np.stack([ACTUAL + np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5]) - ACTUAL,
+                      ACTUAL + np.array([1.0, -1.0, 0.0, 0.0, -1.0, 1.0]) - ACTUAL])
+    expected = stats.seed_averaged_dm(seeds, LAST - ACTUAL, "absolute").pvalue  # MAE ranks, so absolute loss
+    assert table.loc["gru", "p_value"] == pytest.approx(expected)
+    raw = table.loc[["gru", "gru (ensemble)"], "p_value"].to_numpy()
+    assert table.loc[["gru", "gru (ensemble)"], "p_holm"].to_numpy() == pytest.approx(stats.holm(raw))
+    rmse = build_table(dataclasses.replace(results, meta=RunMeta("hand", settings={"metric": "rmse"})))
+    rmse = rmse.set_index("model")
+    assert rmse.loc["gru", "p_value"] == pytest.approx(stats.seed_averaged_dm(seeds, LAST - ACTUAL, "squared").pvalue)
+
+
+def test_a_raw_win_that_does_not_survive_holm_is_never_called_a_win():
+    results = hand_results()
+    table = build_table(results)
+    table["p_value"] = np.where(table["tested"], 0.03, np.nan)  # raw p < 0.05 for both tested rows ...
+    table["p_holm"] = np.where(table["tested"], 0.06, np.nan)  # ... but not after Holm over the two
+    table["significant"] = False
+    text = verdict(table, results.meta)
+    assert "No row is significantly better than persistence" in text and "adjusted p is 0.06" in text
+    assert "2 one-sided tests" in text and "Holm" in text and "absolute error" in text
+    table.loc[table["model"] == "gru (ensemble)", ["p_holm", "significant"]] = (0.01, True)
+    text = verdict(table, results.meta)
+    assert "Significantly better than persistence: gru (ensemble)" in text and "Not significantly better: gru" in text
+
+
+def test_the_noise_marker_never_pairs_a_row_with_persistence():
     table = build_table(hand_results())
-    text = verdict(table)
-    assert "naive persistence at the 5% level" in text
-    table["dm_p_squared"] = 0.5
-    table["beats_naive"] = False
-    assert verdict(table).startswith("No neural model beat naive persistence at the 5% level")
+    reference_rows = table.index[table["reference"]]
+    for i in reference_rows:
+        assert not table.loc[i, "within_noise_of_previous"]
+        if i + 1 < len(table):
+            assert not table.loc[i + 1, "within_noise_of_previous"]
 
 
 def test_pairwise_matrix_covers_every_model():
@@ -82,7 +113,7 @@ def test_leaderboard_lists_every_model_and_matches_the_store(tiny_run):
     text = (tiny_run.results_dir / "LEADERBOARD.md").read_text()
     for model in ("mlp", "rnn", "lstm", "gru", "naive", "drift", "linear", "lstm (ensemble)"):
         assert f"| {model}" in text
-    assert "**Verdict.**" in text and "at the 5% level" in text
+    assert "**Verdict.**" in text and "Holm-adjusted" in text and "DM p (Holm)" in text
     assert "python -m benchmark run --data" in text and "holdout" in text
     csv = pd.read_csv(tiny_run.results_dir / "leaderboard.csv").set_index("model")
     c = tracking.client(tiny_run.store)

@@ -12,8 +12,14 @@ from scipy import stats as sps
 
 from benchmark.stats import (
     DMResult,
+    binomial_interval,
     diebold_mariano,
+    friedman,
+    friedman_from_ranks,
+    holm,
+    nemenyi_cd,
     pairwise_dm,
+    seed_averaged_dm,
     seed_summary,
     skill_score,
     theils_u2,
@@ -331,3 +337,66 @@ def test_skill_score() -> None:
     rmse = lambda f: math.sqrt(float(np.mean((f - actual) ** 2)))  # noqa: E731
     u2 = theils_u2(actual, pred, naive)
     assert skill_score(rmse(pred), rmse(naive)) == pytest.approx(1 - u2, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ the verdict engine's tests
+
+
+def test_seed_averaged_dm_equals_a_one_sample_t_test_on_the_averaged_differential() -> None:
+    """At h = 1 the DM/HLN statistic is the one-sample t statistic of d_t (independent computation: scipy)."""
+    rng = np.random.default_rng(7)
+    reference = rng.normal(0, 1, 120)
+    seeds = rng.normal(0, 0.9, (3, 120))
+    result = seed_averaged_dm(seeds, reference, "absolute")
+    d = np.abs(seeds).mean(axis=0) - np.abs(reference)
+    expected = sps.ttest_1samp(d, 0.0, alternative="less")
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-10)
+    one = seed_averaged_dm(seeds[0], reference, "squared")
+    assert one.pvalue == pytest.approx(diebold_mariano(seeds[0], reference, "squared").pvalue, rel=1e-12)
+
+
+def test_seed_averaged_dm_keeps_its_size_on_equal_skill_losses() -> None:
+    """2,000 draws of 5 correlated seeds whose expected loss equals the reference's: rejections near 5%."""
+    rng = np.random.default_rng(2026)
+    draws, n, rejections = 2000, 250, 0
+    for _ in range(draws):
+        common = rng.normal(0, np.sqrt(0.6), n)  # what every seed shares (same data, same architecture)
+        seeds = common + rng.normal(0, np.sqrt(0.4), (5, n))  # unit variance, like the reference
+        reference = rng.normal(0, 1, n)
+        rejections += seed_averaged_dm(seeds, reference, "absolute").pvalue < 0.05
+    assert 0.03 <= rejections / draws <= 0.07, rejections / draws
+
+
+def test_holm_against_hand_computed_values() -> None:
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4 x 0.005 = 0.02, 3 x 0.01 = 0.03, 2 x 0.03 = 0.06, max(0.06, 0.04) = 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm([0.2]) == pytest.approx([0.2])
+    # the committed default leaderboard's best raw p, one of 8 rows: Holm turns 0.033 into at least 8 x 0.033
+    assert holm([0.033, *[0.5] * 7])[0] == pytest.approx(0.264)
+
+
+def test_friedman_and_nemenyi_match_demsar_2006() -> None:
+    """Demšar (2006), JMLR 7:1-30, section 3.2.4: four C4.5 variants on 14 data sets, mean ranks 3.143, 2.000,
+    2.893, 1.964 -> chi2_F = 9.28, F_F = 3.69, Nemenyi CD = 1.25 at alpha = 0.05 (q_0.05 = 2.569)."""
+    result = friedman_from_ranks({"C4.5": 3.143, "C4.5+m": 2.000, "C4.5+cf": 2.893, "C4.5+m+cf": 1.964}, 14)
+    assert result.chi2 == pytest.approx(9.28, abs=0.01)
+    assert result.f_statistic == pytest.approx(3.69, abs=0.01)
+    assert result.critical_difference == pytest.approx(1.25, abs=0.01)
+    assert nemenyi_cd(4, 14) / np.sqrt(4 * 5 / (6 * 14)) == pytest.approx(2.569, abs=0.001)
+    assert result.pvalue < 0.05  # F(3, 39) critical value 2.85 < 3.69
+
+
+def test_friedman_from_a_score_table_ranks_each_block() -> None:
+    scores = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 1.0, 4.0], "c": [3.0, 3.0, 1.0]})
+    result = friedman(scores)
+    assert result.mean_ranks == pytest.approx({"a": 5 / 3, "b": 2.0, "c": 7 / 3})
+    assert (result.n, result.k) == (3, 3)
+
+
+def test_binomial_interval_is_exact() -> None:
+    low, high = binomial_interval(0, 20)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 20))
+    low, high = binomial_interval(10, 200)
+    assert low < 0.05 < high

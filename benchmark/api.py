@@ -1,0 +1,189 @@
+"""The Python API, for notebooks and scripts: `benchmark.run(...)` and `benchmark.load(...)` return `Results`.
+
+The command line is a thin layer over the same calls (`plan`, `execute`, `load`). Keyword arguments are the
+settings of `benchmark.settings.TABLE`, by the same words as the flags (`lookback=30`, `test_size=60`, ...);
+mistakes raise `BenchmarkError` with the one-line message the CLI prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark import catalog, config, registry, settings, sweep
+from benchmark.errors import BenchmarkError
+
+
+@dataclass
+class Results:
+    """A benchmark's outcome, read back from its tracking store: one entry per dataset."""
+
+    report: object  # benchmark.report.Report: every dataset's data, typed table, figures and the markdown
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The leaderboard: one row per model and seed ensemble (per dataset), with every column of the CSV."""
+        return pd.concat([s.frame for s in self.report.sections], ignore_index=True)
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """Every scored test point of every finished trial: dataset, model, seed, fold, date, step, actual,
+        predicted (original price scale)."""
+        return pd.concat([s.results.predictions.assign(dataset=s.results.meta.dataset)
+                          for s in self.report.sections], ignore_index=True)
+
+    @property
+    def verdict(self) -> str:
+        """The verdict in words (one paragraph per dataset)."""
+        from benchmark.verdict import verdict
+
+        texts = [verdict(s.table, s.results.meta) for s in self.report.sections]
+        if len(texts) == 1:
+            return texts[0]
+        return "\n\n".join(f"{s.results.meta.dataset}: {t}" for s, t in zip(self.report.sections, texts, strict=True))
+
+    @property
+    def figures(self) -> dict:
+        """name -> matplotlib Figure (the leaderboard's figures)."""
+        return {path.removeprefix("figures/").removesuffix(".png"): fig
+                for path, fig in self.report.figures.items()}
+
+    def to_markdown(self) -> str:
+        """The leaderboard as LEADERBOARD.md holds it."""
+        return self.report.text
+
+    def _repr_markdown_(self) -> str:  # notebooks show the leaderboard
+        return self.report.text
+
+
+def plan(values: dict, config_file: str | None = None, set_values: Iterable[str] = ()) -> tuple[list, dict]:
+    """One resolved config per dataset (preset values < experiment file < `values`) and the sweep grid.
+
+    `values` holds settings by their table word; `models` and `seeds` take what a file takes (a comma list or
+    a list; a count or a list of seeds), `dataset` a name, a comma list, a list or 'all'.
+    """
+    file_values = config.load_file(config_file) if config_file else {}
+    grid = {k: v if isinstance(v, list) else [v] for k, v in file_values.pop("sweep", {}).items()}
+    grid.update(sweep.parse_sets(set_values))  # --set KEY overrides the file's [sweep] KEY
+    given = {k: v for k, v in values.items() if v is not None}
+    if given.get("data") and given.get("dataset"):
+        raise BenchmarkError("give either --dataset or --data, not both")
+    if "data" in given:  # data given here replaces the file's data source, whichever kind it named
+        file_values.pop("dataset", None)
+    if "dataset" in given:
+        file_values.pop("data", None)
+    merged = {**file_values, **given}
+    models = merged.pop("models", "all")
+    seeds = merged.pop("seeds", 5)
+    datasets = _as_list(merged.pop("dataset", catalog.DEFAULT_DATASET))
+    if datasets == ["all"]:
+        datasets = list(catalog.available())
+    if isinstance(merged.get("jobs"), str):
+        merged["jobs"] = _jobs(merged["jobs"])
+    shared = {"models": registry.select(",".join(_as_list(models))),
+              "seeds": config.seeds_from_list(list(seeds)) if isinstance(seeds, list | tuple) else
+              config.parse_seeds(str(seeds)), **merged}
+    preset = shared.pop("preset", "default")
+    if shared.get("data"):
+        bases = [config.resolve(preset, **shared)]
+    else:
+        bases = [config.resolve(preset, dataset=name, **shared) for name in datasets]
+    if grid:
+        sweep.expand(bases[0], grid)  # checks the keys, and that there is validation data to choose on
+    return bases, grid
+
+
+def _jobs(text: str) -> int:
+    import argparse
+
+    try:
+        return settings.parse_jobs(text)
+    except argparse.ArgumentTypeError as exc:
+        raise BenchmarkError(f"key 'jobs': {exc}") from None
+
+
+def _as_list(value) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def execute(bases: list, grid: dict, command: str, progress: bool | None = None):
+    """Check every input, train every configuration (resuming), and write the leaderboard: (outcomes, report).
+
+    A leaderboard that cannot be made after failed trials is reported on stderr, not raised: training went
+    wrong, not the user's input.
+    """
+    from benchmark import report, runner
+
+    if bases[0].search == "optuna":
+        from benchmark import search
+
+        if not grid:
+            raise BenchmarkError("--search optuna needs a space to search: give --set KEY=V1,V2 (or a [sweep] table)")
+        bases = [runner.check_inputs(base) for base in bases]
+        configs = [final for base in bases for final in search.optuna_search(base, grid, command)]
+    else:  # bases checked first: a sweep's identity includes the data's checksum
+        bases = [runner.check_inputs(base) for base in bases]
+        configs = [point for base in bases for point in sweep.expand(base, grid)]
+    configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
+    outcomes = []
+    for cfg in configs:
+        if len(configs) > 1:
+            point = sweep.label(cfg)
+            print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
+        outcomes.append(runner.run(cfg, command=command, progress=progress))
+    failed = any(o.failed for o in outcomes)
+    try:
+        written = report.write_report(report_entries(outcomes), configs[0].results_dir)
+    except BenchmarkError as exc:
+        if not failed:
+            raise
+        print(f"no leaderboard: {exc}", file=sys.stderr)
+        written = None
+    return outcomes, written
+
+
+def report_entries(outcomes) -> list[tuple[str, str, list[str]]]:
+    """One entry per dataset, with the config hashes of all its grid points (one outside sweeps)."""
+    entries: dict[str, tuple[str, str, list[str]]] = {}
+    for o in outcomes:
+        entry = entries.setdefault(o.config.dataset_name, (o.tracking_uri, o.experiment_id, []))
+        entry[2].append(o.config.config_hash)
+    return list(entries.values())
+
+
+def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progress: bool | None = False,
+        **values) -> Results:
+    """Train and evaluate a benchmark, log it to MLflow, write its leaderboard; its `Results`.
+
+    `benchmark.run(models=["lstm", "gru"], seeds=3, data="btc.csv", preset="classic")`: keyword arguments are
+    settings (`benchmark.settings.TABLE`), `set_values` are `--set` grids (["units=32,64"]), `config_file` an
+    experiment file whose keys the arguments override. Outputs follow the CLI's defaults: `./mlflow.db`,
+    `./results`.
+    """
+    known = settings.by_name()
+    unknown = sorted(k for k in values if k not in known or known[k].group == "internal")
+    if unknown:
+        raise BenchmarkError(f"unknown setting(s): {', '.join(unknown)} (see `python -m benchmark run --help`)")
+    bases, grid = plan({known[k].name: v for k, v in values.items()}, config_file, set_values)
+    arguments = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    outcomes, written = execute(bases, grid, f"benchmark.run({arguments})", progress)
+    failed = [f"{f.model} seed {f.seed}: {f.error}" for o in outcomes for f in o.failed]
+    if written is None:
+        raise BenchmarkError("no leaderboard: " + "; ".join(failed))
+    return Results(written)
+
+
+def load(tracking_uri: str | None = None, experiment: str | None = None, config_hash: str | None = None) -> Results:
+    """The `Results` of a finished benchmark from its tracking store alone (no training, nothing written)."""
+    from benchmark import report, tracking
+
+    uri = tracking_uri or tracking.default_tracking_uri()
+    tracking.check_reachable(uri)
+    experiment_id = report.resolve_experiment(uri, experiment)
+    parent = report.latest_parent(uri, experiment_id, config_hash)  # a sweep point brings its whole sweep
+    return Results(report.build_report([(uri, experiment_id, report.sweep_hashes(uri, experiment_id, parent))]))

@@ -1,0 +1,178 @@
+"""`python -m benchmark calibrate`: the verdict engine's error rates, measured where the right answer is known.
+
+Many independent realizations of simulated price processes go through the same pipeline, the same trials and
+the same verdict code (`comparison.build_table`: seed-averaged Diebold–Mariano, Holm over the declared family)
+as a real run. Where persistence is the optimal forecast (random walks), every "significantly better" verdict is
+a false positive: their rate, with an exact 95% interval, is the engine's measured size. Where a learnable
+signal exists, the rate of significant verdicts is its power. Numbers only; `leaderboard.render_calibration`
+writes them as markdown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from benchmark import registry, stats
+from benchmark.comparison import Results, RunMeta, build_table
+from benchmark.config import ExperimentConfig, resolve
+from benchmark.data import Series
+from benchmark.pipeline import prepare
+from benchmark.trial import TrialRecord, evaluate, trial_hyperparameters
+
+
+def gaussian_walk(rng: np.random.Generator, length: int) -> np.ndarray:
+    """P_t = P_{t-1} + N(0, 1): a martingale, so persistence is the optimal forecast under any symmetric loss."""
+    return 100.0 + np.cumsum(rng.normal(0.0, 1.0, length))
+
+
+def fat_tailed_walk(rng: np.random.Generator, length: int) -> np.ndarray:
+    """Crypto-like daily changes: GARCH(1,1) volatility clustering (alpha 0.1, beta 0.85) and Student-t(3)
+    shocks (unit variance), added to the price. Still a martingale: persistence is optimal."""
+    shocks = rng.standard_t(3, length) / np.sqrt(3.0)
+    variance, steps = 1.0, np.empty(length)
+    for t in range(length):
+        steps[t] = np.sqrt(variance) * shocks[t]
+        variance = 0.05 + 0.10 * steps[t] ** 2 + 0.85 * variance
+    return 1000.0 + np.cumsum(steps)
+
+
+def weak_momentum(rng: np.random.Generator, length: int) -> np.ndarray:
+    """Daily changes with AR(1) coefficient 0.3: a weak but real signal (9% of the changes' variance is
+    predictable), so persistence is beatable by a model that learns it."""
+    shocks = rng.normal(0.0, 1.0, length)
+    steps = np.empty(length)
+    steps[0] = shocks[0]
+    for t in range(1, length):
+        steps[t] = 0.3 * steps[t - 1] + shocks[t]
+    return 100.0 + np.cumsum(steps)
+
+
+def weekly_cycle(rng: np.random.Generator, length: int) -> np.ndarray:
+    """A 7-step cycle (amplitude 5) plus AR(1) noise around 100: strongly learnable."""
+    noise, shocks = np.zeros(length), rng.normal(0.0, 1.0, length)
+    for t in range(1, length):
+        noise[t] = 0.6 * noise[t - 1] + shocks[t]
+    return 100.0 + 5.0 * np.sin(2 * np.pi * np.arange(length) / 7) + noise
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    generate: Callable[[np.random.Generator, int], np.ndarray]
+    persistence_optimal: bool  # True: every significant verdict is a false positive
+
+    @property
+    def description(self) -> str:
+        return (self.generate.__doc__ or "").split("\n\n")[0].replace("\n    ", " ").strip()
+
+
+PROCESSES = (
+    Process("gaussian_walk", gaussian_walk, True),
+    Process("fat_tailed_walk", fat_tailed_walk, True),
+    Process("weak_momentum", weak_momentum, False),
+    Process("weekly_cycle", weekly_cycle, False),
+)
+
+
+@dataclass(frozen=True)
+class Design:
+    """One calibration pass: which models, how many realizations, how each series is cut and trained."""
+
+    models: tuple[str, ...]  # every registered model to run (the reference included)
+    replications: int
+    config: ExperimentConfig  # protocol and training settings (test size, lookback, epochs, verdict settings)
+    length: int  # points per simulated series
+    base_seed: int = 20261125  # realization r of process p uses seed (base_seed, p, r): reproducible
+
+
+def one_realization(process: Process, index: int, design: Design) -> pd.DataFrame:
+    """The verdict table of one simulated series (same pipeline, trials and verdict code as a real run)."""
+    rng = np.random.default_rng([design.base_seed, PROCESSES.index(process), index])
+    series = Series.from_array(process.name, process.generate(rng, design.length), source="simulated")
+    c = design.config
+    folds = [prepare(series, c.lookback, c.horizon, c.test_size, c.val_size, c.scaler)]
+    records = []
+    for name in design.models:
+        spec = registry.get(name)
+        for seed in (c.seeds if spec.stochastic else (None,)):
+            hyperparams = trial_hyperparameters(name, c)
+            records.append((spec, seed, evaluate(spec, hyperparams, folds, c, seed)))
+    return build_table(results_from_records(process.name, c, records))
+
+
+def results_from_records(dataset: str, config: ExperimentConfig,
+                         records: list[tuple[registry.ModelSpec, int | None, TrialRecord]]) -> Results:
+    """`Results` straight from evaluated trials, as the report would read them back from a store."""
+    trials, predictions = [], []
+    for spec, seed, record in records:
+        seed_text = "none" if seed is None else str(seed)
+        trials.append({"model": spec.name, "seed": seed_text, "kind": spec.kind, "stochastic": spec.stochastic,
+                       "reference": spec.reference, "status": "FINISHED", "failure_reason": "", **record.summary})
+        predictions.append(record.predictions.assign(model=spec.name, seed=seed_text))
+    reference = next(spec.name for spec, _, _ in records if spec.reference)
+    meta = RunMeta(dataset, reference=reference, settings=config.logged_settings() | config.verdict_settings())
+    return Results(meta, pd.DataFrame(trials), pd.concat(predictions, ignore_index=True))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """How often a verdict came out "significantly better than persistence" over the realizations."""
+
+    process: str
+    persistence_optimal: bool
+    row: str  # a table row ("linear", "mlp (ensemble)") or "any row" (the family-wise rate)
+    replications: int
+    significant: int
+
+    @property
+    def rate(self) -> float:
+        return self.significant / self.replications
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return stats.binomial_interval(self.significant, self.replications)
+
+
+def rates(process: Process, tables: list[pd.DataFrame]) -> list[Rate]:
+    """Per tested row and for the whole family ("any row"), the share of realizations called significant."""
+    tested = [t[t["tested"]] for t in tables]
+    rows = list(dict.fromkeys(name for t in tested for name in t["model"]))
+    out = [Rate(process.name, process.persistence_optimal, "any row", len(tables),
+                sum(bool(t["significant"].any()) for t in tested))]
+    for row in rows:
+        hits = sum(bool(t.loc[t["model"] == row, "significant"].any()) for t in tested)
+        out.append(Rate(process.name, process.persistence_optimal, row, len(tables), hits))
+    return out
+
+
+def calibrate(design: Design, processes=PROCESSES, progress: Callable[[str], None] | None = None) -> list[Rate]:
+    """Every process, `design.replications` realizations each; the rates of significant verdicts."""
+    out = []
+    for process in processes:
+        tables = []
+        for index in range(design.replications):
+            tables.append(one_realization(process, index, design))
+            if progress and ((index + 1) % max(1, design.replications // 10) == 0
+                             or index + 1 == design.replications):
+                progress(f"{process.name}: {index + 1}/{design.replications} realizations")
+        out += rates(process, tables)
+    return out
+
+
+def designs(models: tuple[str, ...], replications: int, network_replications: int, seeds: int, epochs: int,
+            length: int, test_size: int, metric: str, **settings) -> Iterator[Design]:
+    """The cheap pass (deterministic models, many realizations) and, when networks are asked for, the network
+    pass (networks and the baselines, fewer realizations, few epochs): each its own declared family."""
+    deterministic = tuple(m for m in registry.registry() if not registry.get(m).stochastic)
+    networks = tuple(m for m in models if registry.get(m).stochastic)
+    base = resolve("default", test_size=test_size, val_size=test_size, epochs=epochs, patience=2,
+                   seeds=tuple(range(seeds)), metric=metric, **settings)
+    yield Design(deterministic, replications, dataclasses.replace(base, models=deterministic), length)
+    if networks and network_replications:
+        models = (*networks, *deterministic)
+        yield Design(models, network_replications, dataclasses.replace(base, models=models), length)
