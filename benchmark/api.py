@@ -165,6 +165,9 @@ def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progr
     experiment file whose keys the arguments override. Outputs follow the CLI's defaults: `./mlflow.db`,
     `./results`.
     """
+    from benchmark.tracking import bound_http_waits
+
+    bound_http_waits()
     known = settings.by_name()
     unknown = sorted(k for k in values if k not in known or known[k].group == "internal")
     if unknown:
@@ -182,8 +185,9 @@ def load(tracking_uri: str | None = None, experiment: str | None = None, config_
     """The `Results` of a finished benchmark from its tracking store alone (no training, nothing written)."""
     from benchmark import report, tracking
 
-    uri = tracking_uri or tracking.default_tracking_uri()
-    tracking.check_reachable(uri)
+    uri = tracking.default_tracking_uri() if tracking_uri is None else tracking_uri
+    tracking.check_reachable(uri, must_exist=True)
+    tracking.Tracker(uri).check_store()
     experiment_id = report.resolve_experiment(uri, experiment)
     parent = report.latest_parent(uri, experiment_id, config_hash)  # a sweep point brings its whole sweep
     return Results(report.build_report([(uri, experiment_id, report.sweep_hashes(uri, experiment_id, parent))]))

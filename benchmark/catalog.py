@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark import PROJECT_ROOT
+from benchmark import bundled
 from benchmark.data import Series, load_csv
 from benchmark.errors import BenchmarkError
 
-DATASETS_DIR = PROJECT_ROOT / "datasets"
+DATASETS_DIR = bundled("datasets")
 DEFAULT_DATASET = "msft"
 CALIBRATION_SEED = 20260101
 CALIBRATION_LENGTH = 1500
@@ -81,5 +81,6 @@ def load(name: str) -> Series:
 def load_series(config) -> Series:
     """The series an experiment config names: a user CSV (`--data`) or a named dataset."""
     if config.data is not None:
-        return load_csv(config.data, target=config.target, date_column=config.date_column, fill=config.fill)
+        return load_csv(config.data, target=config.target, date_column=config.date_column, fill=config.fill,
+                        date_format=config.date_format)
     return load(config.dataset)

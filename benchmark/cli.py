@@ -96,115 +96,47 @@ def configs_from_args(args: argparse.Namespace) -> list:
 def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     """One resolved config per dataset (preset values < experiment file < flags given on the command line), and
     the sweep grid."""
-    from benchmark import catalog, config, registry, sweep
-    from benchmark import settings as table
+    from benchmark import api, settings
 
-    settings = config.load_file(args.config) if args.config else {}
-    grid = {k: v if isinstance(v, list) else [v] for k, v in settings.pop("sweep", {}).items()}
-    grid.update(sweep.parse_sets(args.set_values or []))  # --set KEY overrides the file's [sweep] KEY
-    settings.update(table.given(args))
-    if settings.get("data") and settings.get("dataset"):
-        raise BenchmarkError("give either --dataset or --data, not both")
-    models = settings.pop("models", "all")
-    seeds = settings.pop("seeds", 5)
-    datasets = _as_list(settings.pop("dataset", catalog.DEFAULT_DATASET))
-    if datasets == ["all"]:
-        datasets = list(catalog.available())
-    if isinstance(settings.get("jobs"), str):
-        settings["jobs"] = _config_jobs(settings["jobs"])
-    shared = {
-        "models": registry.select(",".join(_as_list(models))),
-        "seeds": config.seeds_from_list(seeds) if isinstance(seeds, list) else config.parse_seeds(str(seeds)),
-        **settings,
-    }
-    preset = shared.pop("preset", "default")
-    if shared.get("data"):
-        bases = [config.resolve(preset, **shared)]
-    else:
-        bases = [config.resolve(preset, dataset=name, **shared) for name in datasets]
-    if grid:
-        sweep.expand(bases[0], grid)  # checks the keys, and that there is validation data to choose on
-    return bases, grid
-
-
-def _config_jobs(text: str) -> int:
-    from benchmark.settings import parse_jobs
-
-    try:
-        return parse_jobs(text)
-    except argparse.ArgumentTypeError as exc:
-        raise BenchmarkError(f"key 'jobs': {exc}") from None
-
-
-def _as_list(value) -> list[str]:
-    if isinstance(value, list):
-        return [str(v).strip() for v in value]
-    return [part.strip() for part in str(value).split(",") if part.strip()]
+    return api.plan(settings.given(args), args.config, args.set_values or [])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import runner, sweep
+    from benchmark import api
 
     bases, grid = plan_from_args(args)
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
-    if bases[0].search == "optuna":
-        from benchmark import search
-
-        if not grid:
-            raise BenchmarkError("--search optuna needs a space to search: give --set KEY=V1,V2 (or a [sweep] table)")
-        bases = [runner.check_inputs(base) for base in bases]
-        configs = [final for base in bases for final in search.optuna_search(base, grid, command)]
-    else:  # bases checked first: a sweep's identity includes the data's checksum
-        bases = [runner.check_inputs(base) for base in bases]
-        configs = [point for base in bases for point in sweep.expand(base, grid)]
-    configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
-    outcomes = []
-    for cfg in configs:
-        if len(configs) > 1:
-            point = sweep.label(cfg)
-            print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
-        outcomes.append(runner.run(cfg, command=command))
+    outcomes, written = api.execute(bases, grid, command)
+    if written is not None:
+        _summarise(written, bases[0].results_dir)
     failed = [f for o in outcomes for f in o.failed]
-    try:
-        _report(report_entries(outcomes), configs[0].results_dir)
-    except BenchmarkError as exc:
-        if not failed:
-            raise
-        print(f"no leaderboard: {exc}", file=sys.stderr)  # training went wrong, not the user's input
     for f in failed:
         print(f"failed: {f.model} seed {f.seed}: {f.error}", file=sys.stderr)
     return EXIT_FAILED_TRIALS if failed else 0
 
 
-def report_entries(outcomes) -> list[tuple[str, str, list[str]]]:
-    """One entry per dataset, with the config hashes of all its grid points (one outside sweeps)."""
-    entries: dict[str, tuple[str, str, list[str]]] = {}
-    for o in outcomes:
-        entry = entries.setdefault(o.config.dataset_name, (o.tracking_uri, o.experiment_id, []))
-        entry[2].append(o.config.config_hash)
-    return list(entries.values())
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark import report, tracking
 
-    uri = args.tracking_uri or tracking.default_tracking_uri()
-    tracking.check_reachable(uri)
+    uri = tracking.default_tracking_uri() if args.tracking_uri is None else args.tracking_uri
+    tracking.check_reachable(uri, must_exist=True)  # a mistyped path must not become an empty store
+    tracking.Tracker(uri).check_store()
     experiment_id = report.resolve_experiment(uri, args.experiment)
     parent = report.latest_parent(uri, experiment_id, args.config_hash)  # a sweep point brings its whole sweep
-    hashes = report.sweep_hashes(uri, experiment_id, parent)
-    _report([(uri, experiment_id, hashes)], args.results_dir)
+    written = report.write_report([(uri, experiment_id, report.sweep_hashes(uri, experiment_id, parent))],
+                                  args.results_dir)
+    _summarise(written, args.results_dir)
     return 0
 
 
-def _report(entries: list[tuple[str, str, list[str]]], results_dir: str) -> None:
-    """Write the leaderboard for (tracking URI, experiment id, config hashes) entries and print each summary."""
+def _summarise(written, results_dir: str) -> None:
+    """Each dataset's summary table and verdict on stdout, and where the files are."""
     from benchmark import report
 
-    for results, table in report.write_report(entries, results_dir):
-        if len(entries) > 1:
-            print(f"\n== {results.meta.dataset} ==")
-        report.print_summary(table, results)
+    for section in written.sections:
+        if len(written.sections) > 1:
+            print(f"\n== {section.results.meta.dataset} ==")
+        report.print_summary(section.table, section.results)
     print(f"\nleaderboard: {results_dir}/LEADERBOARD.md  (figures in {results_dir}/figures/)")
 
 
@@ -297,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from benchmark.tracking import bound_http_waits
+
+    bound_http_waits()
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
     try:
         return args.func(args)

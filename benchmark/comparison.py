@@ -26,6 +26,7 @@ class RunMeta:
     reference: str = "naive"  # the model every other is tested against
     settings: Mapping[str, object] = field(default_factory=dict)  # typed values of the settings table's rows
     dataset_checksum: str = ""
+    data: str = ""  # the user's CSV, when the run named one instead of a bundled dataset
     config_hash: str = ""
     command: str = ""
     parent_run_id: str = ""
@@ -134,14 +135,14 @@ def build_table(results: Results) -> pd.DataFrame:
         kind, stochastic = runs["kind"].iloc[0], bool(runs["stochastic"].iloc[0])
         seeds = list(runs["seed"])
         errors = np.stack([_errors(per_trial[(model, seed)]) for seed in seeds])  # [seeds, points]
-        summaries = {m: stats.seed_summary(runs[m].astype(float).tolist()) for m in ("mae", "rmse", "mase")}
+        summaries = {m: _summary(runs[m]) for m in ("mae", "rmse", "mase")}
         row = {
             "model": model, "row": "seeds" if stochastic else "baseline", "kind": kind,
             "reference": model == reference, "tested": model != reference, "seeds": len(seeds),
             **{f"{m}_{k}": getattr(s, attr) for m, s in summaries.items()
                for k, attr in (("mean", "mean"), ("sd", "sd"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))},
             "theil_u2": float(np.mean([_u2(e, reference_errors) for e in errors])),
-            "skill": 1 - summaries[metric].mean / reference_score,
+            "skill": stats.skill_score(summaries[metric].mean, reference_score),
             "epochs": float(runs["epochs_run"].mean()), "train_seconds": float(runs["train_seconds"].mean()),
         }
         if model != reference:
@@ -160,7 +161,7 @@ def build_table(results: Results) -> pd.DataFrame:
                 "kind": results.stochastic.loc[results.stochastic["model"] == model, "kind"].iloc[0],
                 "seeds": int((results.finished["model"] == model).sum()),
                 "mae_mean": scores["mae"], "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
-                "theil_u2": _u2(errors, reference_errors), "skill": 1 - scores[metric] / reference_score,
+                "theil_u2": _u2(errors, reference_errors), "skill": stats.skill_score(scores[metric], reference_score),
                 "p_value": stats.dm_test(stats.loss_values(errors, loss) - stats.loss_values(reference_errors, loss),
                                          horizon).pvalue,
             })
@@ -173,6 +174,15 @@ def build_table(results: Results) -> pd.DataFrame:
     table["significant"] = tested & (table["p_holm"] < meta.alpha).to_numpy()
     table["within_noise_of_previous"] = _neighbour_overlap(table, metric)
     return table
+
+
+def _summary(values: pd.Series) -> stats.Summary:
+    """The seed summary of a metric; one that is undefined for this data (MASE on a constant series) stays NaN
+    rather than failing the whole leaderboard."""
+    values = values.astype(float).to_numpy()
+    if not np.all(np.isfinite(values)):
+        return stats.Summary(len(values), float("nan"), float("nan"), float("nan"), float("nan"))
+    return stats.seed_summary(values.tolist())
 
 
 def _score(errors: np.ndarray, metric: str) -> float:

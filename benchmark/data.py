@@ -121,25 +121,36 @@ def load_csv(
     date_column: str | None = None,
     fill: str | None = None,
     name: str | None = None,
+    date_format: str | None = None,
 ) -> Series:
     """Load one value column of a dated CSV as a sorted ``Series``; any problem raises ``DataError``.
 
     ``target`` picks the value column (default: "Close"-like), ``date_column`` the dates (default:
-    Date/Time/Timestamp/Datetime), ``fill="ffill"`` carries the previous value into missing cells.
+    Date/Time/Timestamp/Datetime), ``fill="ffill"`` carries the previous value into missing cells,
+    ``date_format`` (strptime, e.g. "%d/%m/%Y") parses the dates exactly. Without it, day/month orders are never
+    guessed: numeric dates whose order the whole column does not settle are refused. Semicolon- and
+    tab-separated files are recognised; with them a decimal comma is read as a decimal point.
     """
     label = str(path)
+    if not label.strip():
+        raise DataError("--data is empty: give the path of a CSV file")
     if fill is not None and fill not in FILL_METHODS:
         _fail(label, f"unknown fill method {_show(str(fill))}; use --fill ffill or leave it out")
     data = _read_bytes(label, Path(path))
-    table = _parse_table(label, _decode(label, data))
+    text = _decode(label, data)
+    delimiter = _sniff_delimiter(text)
+    table = _parse_table(label, text, delimiter)
     value_index = _pick_value_column(label, table.header, target)
     date_index = _pick_date_column(label, table.header, date_column)
     if value_index == date_index:
         _fail(label, f"column {_show(table.header[value_index])} cannot be both the dates and the target")
     value_name = table.header[value_index].strip()
     date_name = table.header[date_index].strip()
-    values = _parse_values(label, value_name, [row[value_index] for row in table.rows], table.lines)
-    dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines)
+    value_cells = [row[value_index] for row in table.rows]
+    if delimiter != ",":  # "1.234,5" in a semicolon file is 1234.5
+        value_cells = [_decimal_comma(cell) for cell in value_cells]
+    values = _parse_values(label, value_name, value_cells, table.lines)
+    dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines, date_format)
     _check_duplicates(label, dates, table.lines)
     order = np.argsort(dates.asi8, kind="stable")
     dates, values, lines = dates[order], values[order], [table.lines[i] for i in order]
@@ -187,9 +198,28 @@ def _decode(label: str, data: bytes) -> str:
     return text
 
 
-def _parse_table(label: str, text: str) -> _Table:
-    """Split comma-separated text into header and rows, skipping blank lines; ragged rows are errors."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _sniff_delimiter(text: str) -> str:
+    """"," unless the header line has no comma but a semicolon or a tab (European spreadsheet exports)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in header:
+        return ","
+    for candidate in (";", "\t"):
+        if candidate in header:
+            return candidate
+    return ","
+
+
+def _decimal_comma(cell: str) -> str:
+    """"1.234,56" -> "1234.56" and "12,5" -> "12.5"; anything else unchanged."""
+    text = cell.strip()
+    if re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+,\d+|[+-]?\d+,\d+", text):
+        return text.replace(".", "").replace(",", ".")
+    return cell
+
+
+def _parse_table(label: str, text: str, delimiter: str = ",") -> _Table:
+    """Split delimited text into header and rows, skipping blank lines; ragged rows are errors."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -313,8 +343,47 @@ def _refuse(
         )
 
 
-def _parse_dates(label: str, column: str, cells: list[str], lines: list[int]) -> pd.DatetimeIndex:
-    """Parse mixed-format dates; aware ones become naive UTC. Every cell must be a dated timestamp."""
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T].*)?\s*")
+
+
+def _day_month_format(label: str, column: str, cells: list[str]) -> str | None:
+    """For numeric dates like 03/04/2020, the order the whole column proves (a first field above 12 means
+    day-first, a second field above 12 month-first); None for other formats. Never a guess: a column where both
+    orders fit, or neither, is refused."""
+    matches = [_NUMERIC_DATE.fullmatch(cell) for cell in cells]
+    if not matches or not all(matches):
+        return None
+    first = max(int(m.group(1)) for m in matches)
+    second = max(int(m.group(2)) for m in matches)
+    separator = cells[0].strip()[len(matches[0].group(1))]
+    if first > 12 and second > 12:
+        _fail(label, f"dates in {_show(column)} are neither day-first nor month-first throughout; give "
+                     "--date-format")
+    if first > 12:
+        return f"%d{separator}%m{separator}%Y"
+    if second > 12:
+        return f"%m{separator}%d{separator}%Y"
+    _fail(label, f"ambiguous dates in {_show(column)}: day and month are both 12 or less in every row (e.g. "
+                 f"{_show(cells[0].strip())}); give --date-format %d{separator}%m{separator}%Y or "
+                 f"%m{separator}%d{separator}%Y")
+
+
+def _parse_dates(label: str, column: str, cells: list[str], lines: list[int],
+                 date_format: str | None = None) -> pd.DatetimeIndex:
+    """Parse the dates (aware ones become naive UTC); every cell must be a dated timestamp."""
+    date_format = date_format or _day_month_format(label, column, cells)
+    if date_format is not None:
+        stripped = [cell.strip() for cell in cells]
+        parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), format=date_format,
+                                                 errors="coerce"))
+        if len(stripped) and _NUMERIC_DATE.fullmatch(stripped[0]) and " " in stripped[0].strip():
+            parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), errors="coerce",
+                                                     format="mixed", dayfirst=date_format.startswith("%d")))
+        bad = [i for i in range(len(cells)) if pd.isna(parsed[i])]
+        if bad:
+            _fail(label, f"dates in {_show(column)} do not match the format {_show(date_format)} on "
+                         f"{_count(len(bad), 'row')} (first: line {lines[bad[0]]}, {_show(cells[bad[0]])})")
+        return parsed
     parsed = _to_datetimes([cell.strip() for cell in cells])
     bad = [i for i, cell in enumerate(cells) if pd.isna(parsed[i]) or not _YEAR.search(cell)]
     if bad:

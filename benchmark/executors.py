@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -24,9 +28,30 @@ from benchmark.trial import TrialResult, TrialSpec
 LOST = "worker process died during the trial"
 
 
-def init_worker(threads: int) -> None:
-    """Set the worker's thread counts (they must be in the environment before TensorFlow initialises), then
-    import and configure TensorFlow once, so no trial pays for it."""
+def die_with_parent(parent: int) -> None:
+    """A worker must never outlive the process that started it (a SIGKILLed run would leave workers training and
+    logging for nobody): on Linux the kernel kills it when its parent dies (PR_SET_PDEATHSIG); elsewhere, and as
+    a second guard, a watchdog thread exits when the parent is gone."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the guard was set
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def init_worker(threads: int, parent: int | None = None) -> None:
+    """Tie the worker's life to its parent's, set its thread counts (they must be in the environment before
+    TensorFlow initialises), then import and configure TensorFlow once, so no trial pays for it."""
+    if parent is not None:
+        die_with_parent(parent)
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     configure_tensorflow()
@@ -85,7 +110,7 @@ def _pool_round(specs: list[TrialSpec], jobs: int):
     """Run specs in one pool; return (trials that never started, trials lost with a dying worker)."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker,
-                               initargs=(threads_per_worker(jobs),))
+                               initargs=(threads_per_worker(jobs), os.getpid()))
     futures = {pool.submit(run_trial, spec): spec for spec in specs}
     broken: list[TrialSpec] = []
     try:

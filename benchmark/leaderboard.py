@@ -83,7 +83,8 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         noise_note(table),
         "",
         "| setting | value |", "|---|---|",
-        f"| dataset | `{m.dataset}` (sha256 `{m.dataset_checksum[:16]}…`) |",
+        f"| dataset | `{m.dataset}`" + (f" from `{m.data}`" if m.data else " (bundled)")
+        + f", sha256 `{m.dataset_checksum[:16]}…` |",
         f"| protocol | {protocol_text(m)}, preset `{m.get('preset')}` |",
         *settings_rows(m),
         f"| train targets | {dates.get('train_start')} … {dates.get('train_end')} ({m.train_windows} windows) |",

@@ -69,7 +69,9 @@ def forecast_figure(results, table, zoom: int = 30):
     long = pd.concat(frames, ignore_index=True)
     fig, (full, last) = plt.subplots(2, 1, figsize=(10, 7.5))
     sns.lineplot(long, x="date", y="price", hue="series", ax=full, lw=1.0)
-    recent = long[long["date"] >= sorted(long["date"].unique())[-zoom]]
+    dates = sorted(long["date"].unique())
+    zoom = min(zoom, len(dates))  # a test period shorter than the zoom is shown whole
+    recent = long[long["date"] >= dates[-zoom]]
     sns.lineplot(recent, x="date", y="price", hue="series", style="series", markers=True, dashes=False, ax=last,
                  lw=1.0, legend=False)
     dataset = results.meta.dataset

@@ -13,6 +13,7 @@ from benchmark import registry
 from benchmark.pipeline import Prepared
 from benchmark.tracking import PREDICTIONS, Tracker, seed_text
 from benchmark.trial import (
+    SKIPPED,
     TrialRecord,
     TrialResult,
     TrialSpec,
@@ -31,7 +32,8 @@ def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[
     params = {
         "model": spec.model, "seed": seed_text(spec.seed), "kind": model.kind, "family": model.family,
         "stochastic": model.stochastic, "reference": model.reference,
-        "dataset": config.dataset_name, "dataset_checksum": last.series.checksum, **config.logged_settings(),
+        "dataset": config.dataset_name, "data": config.data or "", "dataset_checksum": last.series.checksum,
+        **config.logged_settings(),
         "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
         "test_points": sum(f.test.y.size for f in folds), **overall_dates(folds),
         **{f"hp.{k}": v for k, v in hyperparams.items()},
@@ -59,13 +61,16 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     hyperparams = trial_hyperparameters(spec.model, spec.config)
     folds = prepared_for(spec.config)
     tracker = Tracker(spec.tracking_uri)
-    run_id = tracker.start_trial(spec.experiment_id, spec.parent_run_id, spec.name,
+    run_id = tracker.claim_trial(spec.experiment_id, spec.parent_run_id, spec.name, model=spec.model, seed=spec.seed,
                                  config_hash=spec.config.config_hash, model_hash=model_hash(spec.model, hyperparams),
                                  sweep_id=spec.config.sweep_id, description=model.description,
-                                 environment=spec.environment)
+                                 environment=spec.environment, force=spec.config.force)
+    if run_id is None:  # another invocation finished it or is training it right now
+        return TrialResult(spec.model, spec.seed, "", SKIPPED, error="taken by another invocation")
     try:
         tracker.log_params(run_id, describe(spec, folds, hyperparams))
-        outcome = evaluate(model, hyperparams, folds, spec.config, spec.seed)
+        with tracker.heartbeat(run_id):
+            outcome = evaluate(model, hyperparams, folds, spec.config, spec.seed)
         record(tracker, run_id, outcome)
     except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

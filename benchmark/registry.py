@@ -27,14 +27,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from benchmark import PROJECT_ROOT
+from benchmark import bundled
 from benchmark.errors import BenchmarkError
 
 if TYPE_CHECKING:
     import keras
     import numpy as np
 
-MODELS_DIR = PROJECT_ROOT / "models"
+MODELS_DIR = bundled("models")
 # Extra folders of model files (os.pathsep-separated), e.g. your own architectures kept outside this repository.
 EXTRA_MODELS_ENV = "FORECAST_BENCHMARK_MODELS"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from benchmark.leaderboard import csv_frame, render, render_many
 from benchmark.runner import check_writable
-from benchmark.tracking import COMMAND, FINISHED, StoredRun, Tracker
+from benchmark.tracking import FINISHED, StoredRun, Tracker
 from benchmark.verdict import verdict
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
@@ -61,7 +62,7 @@ def latest_parent(uri: str, experiment_id: str, config_hash: str | None = None):
 
 def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.DataFrame,
              sample: StoredRun) -> RunMeta:
-    """The configuration's facts from one finished trial's params and the latest parent run's tags."""
+    """The configuration's facts from one finished trial's params and the latest parent run."""
     finished = trials[trials["status"] == FINISHED]
     references = sorted(set(finished.loc[finished["reference"], "model"]))
     if len(references) != 1:
@@ -77,8 +78,8 @@ def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.
     return RunMeta(
         dataset=params.get("dataset", ""), reference=references[0],
         settings={**settings.from_params(params), **declared},
-        dataset_checksum=params.get("dataset_checksum", ""), config_hash=config_hash,
-        command=parent.tags.get(COMMAND, ""), parent_run_id=parent.run_id, dates=dates,
+        dataset_checksum=params.get("dataset_checksum", ""), data=params.get("data", ""), config_hash=config_hash,
+        command=parent.command, parent_run_id=parent.run_id, dates=dates,
         fold_dates=tuple(json.loads(params["fold_dates"])) if params.get("fold_dates") else (),
         train_windows=int(params.get("train_windows", 0)), test_points=int(params.get("test_points", 0)),
         seeds=seeds, software=sample.versions, sweep_label=label)
@@ -150,20 +151,42 @@ def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[
     return combined, lines, per_point
 
 
-def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
-                 log_to_parent: bool = True) -> list[tuple[Results, pd.DataFrame]]:
-    """LEADERBOARD.md, leaderboard.csv and figures/ for (tracking URI, experiment id, config hashes) entries.
+@dataclass
+class Section:
+    """One dataset's part of a report: its data, typed table, pairwise tests, figures and markdown."""
+
+    uri: str
+    results: Results
+    table: pd.DataFrame
+    pvalues: pd.DataFrame
+    figures: dict[str, str]  # title -> path relative to the results folder
+    text: str
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return csv_frame(self.results, self.table)
+
+
+@dataclass
+class Report:
+    """Everything a leaderboard shows, computed from the store, before anything is written."""
+
+    sections: list[Section]
+    text: str  # LEADERBOARD.md
+    figures: dict  # path relative to the results folder -> matplotlib Figure
+
+
+def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
+    """The leaderboard for (tracking URI, experiment id, config hashes) entries, from the store alone.
 
     An entry is one dataset: one config hash gives its leaderboard, several (a sweep's grid points) give each
     architecture at the point chosen on validation plus the sensitivity table. Several entries give a
-    cross-dataset summary and a section each. Files also go to each configuration's latest parent run.
+    cross-dataset summary (mean ranks, Friedman, critical-difference diagram) and a section each.
     """
     from benchmark import plots
 
-    out = Path(results_dir)
-    check_writable(out)
     many = len(entries) > 1
-    done, sections, frames, tables, metas, written = [], [], [], {}, {}, []
+    sections, figures = [], {}
     for uri, experiment_id, config_hashes in entries:
         extra, points = [], None
         results = load_results(uri, experiment_id, config_hashes[0])
@@ -171,53 +194,55 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
             results, extra, points = load_sweep(uri, experiment_id, config_hashes)
         table = build_table(results)
         pvalues = pairwise_pvalues(results)
-        dataset = results.meta.dataset
-        figures = plots.all_figures(results, table, pvalues)
+        drawn = plots.all_figures(results, table, pvalues)
         folds = friedman_across(fold_tables(results), results.meta.metric, results.meta.alpha) \
             if results.meta.get("protocol") == "backtest" else None
         if folds is not None:
-            figures["critical_difference"] = ("Critical-difference diagram over the folds",
-                                              plots.critical_difference_figure(folds, "folds"))
+            drawn["critical_difference"] = ("Critical-difference diagram over the folds",
+                                            plots.critical_difference_figure(folds, "folds"))
         if points is not None:
-            figures["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(points))
+            drawn["sweep"] = ("Validation and test MAE over the grid", plots.sweep_figure(points))
         paths = {}
-        for name, (title, fig) in figures.items():
-            rel = f"figures/{dataset}_{name}.png" if many else f"figures/{name}.png"
-            atomic_write(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
-            paths[title] = rel
-        sections.append(render(results, table, pvalues, paths, level=2 if many else 1, extra=extra))
-        frames.append(csv_frame(results, table))
-        tables[dataset], metas[dataset] = table, results.meta
-        written.append((uri, results, list(paths.values())))
-        done.append((results, table))
-    text = sections[0] if not many else across_datasets(sections, tables, metas, out, written)
-    atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(text + "\n"))
-    atomic_write(out / "leaderboard.csv", lambda p: pd.concat(frames).to_csv(p, index=False))
-    if log_to_parent:
-        for uri, results, figures in written:
-            tracker = Tracker(uri)
-            tracker.log_existing(results.meta.parent_run_id, [out / "LEADERBOARD.md", out / "leaderboard.csv"],
-                                 "leaderboard")
-            tracker.log_existing(results.meta.parent_run_id, [out / rel for rel in figures], "leaderboard/figures")
-            log_trial_figures(tracker, results)
-    return done
-
-
-def across_datasets(sections: list[str], tables: dict, metas: dict, out: Path, written: list) -> str:
-    """The cross-dataset page: mean ranks, the Friedman test and the critical-difference diagram, then sections.
-    The diagram is logged with every dataset's leaderboard."""
-    from benchmark import plots
-
-    first = next(iter(metas.values()))
-    result = friedman_across(tables, first.metric, first.alpha)
+        for name, (title, fig) in drawn.items():
+            rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
+            figures[rel], paths[title] = fig, rel
+        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra)
+        sections.append(Section(uri, results, table, pvalues, paths, text))
+    if not many:
+        return Report(sections, sections[0].text, figures)
+    tables = {s.results.meta.dataset: s.table for s in sections}
+    metas = {s.results.meta.dataset: s.results.meta for s in sections}
+    first = sections[0].results.meta
+    across = friedman_across(tables, first.metric, first.alpha)
     figure = None
-    if result is not None:
+    if across is not None:
         figure = "figures/critical_difference.png"
-        fig = plots.critical_difference_figure(result, "datasets")
-        atomic_write(out / figure, lambda p: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
-        for _, _, paths in written:
-            paths.append(figure)
-    return render_many(sections, tables, metas, result, figure)
+        figures[figure] = plots.critical_difference_figure(across, "datasets")
+        for s in sections:  # the diagram belongs to every dataset's leaderboard
+            s.figures["Critical-difference diagram across datasets"] = figure
+    text = render_many([s.text for s in sections], tables, metas, across, figure)
+    return Report(sections, text, figures)
+
+
+def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
+                 log_to_parent: bool = True) -> Report:
+    """LEADERBOARD.md, leaderboard.csv and figures/ in `results_dir` (each written whole, then renamed), also
+    logged to each configuration's latest parent run, and each trial's forecast figure to its own run."""
+    out = Path(results_dir)
+    check_writable(out)
+    report = build_report(entries)
+    for rel, fig in report.figures.items():
+        atomic_write(out / rel, lambda p, fig=fig: fig.savefig(p, dpi=110, format="png", bbox_inches="tight"))
+    atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(report.text + "\n"))
+    frame = pd.concat([s.frame for s in report.sections])
+    atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
+    if log_to_parent:
+        for section in report.sections:
+            tracker, parent = Tracker(section.uri), section.results.meta.parent_run_id
+            tracker.log_existing(parent, [out / "LEADERBOARD.md", out / "leaderboard.csv"], "leaderboard")
+            tracker.log_existing(parent, [out / rel for rel in section.figures.values()], "leaderboard/figures")
+            log_trial_figures(tracker, section.results)
+    return report
 
 
 def log_trial_figures(tracker: Tracker, results: Results) -> None:

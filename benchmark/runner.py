@@ -18,7 +18,7 @@ from benchmark import executors, registry, sweep, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
 from benchmark.tracking import Tracker, seed_text
-from benchmark.trial import TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
+from benchmark.trial import SKIPPED, TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
 
 
 @dataclass
@@ -32,7 +32,7 @@ class RunOutcome:
 
     @property
     def failed(self) -> list[TrialResult]:
-        return [r for r in self.results if r.status != "FINISHED"]
+        return [r for r in self.results if r.status not in ("FINISHED", SKIPPED)]
 
 
 def plan(config: ExperimentConfig) -> list[tuple[str, int | None]]:
@@ -51,9 +51,14 @@ def pending(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> t
     if config.force:
         return trials, 0
     done = tracker.finished_keys(experiment_id, config.config_hash)
-    todo = [(m, s) for m, s in trials
-            if (m, seed_text(s), model_hash(m, trial_hyperparameters(m, config))) not in done]
-    return todo, len(trials) - len(todo)
+    elsewhere = tracker.running_elsewhere(experiment_id, config.config_hash)
+    keys = {(m, s): (m, seed_text(s), model_hash(m, trial_hyperparameters(m, config))) for m, s in trials}
+    busy = [t for t in trials if keys[t] in elsewhere]
+    if busy:
+        print(f"{len(busy)} trial(s) of config {config.config_hash} are being trained by another invocation: "
+              "skipped here (its leaderboard, or `report` afterwards, includes them)", file=sys.stderr)
+    todo = [t for t in trials if keys[t] not in done and keys[t] not in elsewhere]
+    return todo, len(trials) - len(todo) - len(busy)
 
 
 WORKER_MEMORY = 1.5 * 2**30  # bytes a worker may need: TensorFlow ~0.9 GB, a training process peaks near 1.1 GB
@@ -123,7 +128,7 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
 
     Returns the config completed with the resolved tracking URI and the data's checksum (part of its hash).
     """
-    uri = config.tracking_uri or tracking.default_tracking_uri()
+    uri = tracking.default_tracking_uri() if config.tracking_uri is None else config.tracking_uri
     if config.executor == "dask" and config.scheduler and not tracking.is_remote(uri):
         raise BenchmarkError(f"--executor dask with --scheduler needs a tracking server (--tracking-uri "
                              f"http://HOST:PORT): workers on other hosts cannot write to {uri}")
@@ -134,10 +139,15 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
 
 
 def check_writable(folder: Path) -> None:
-    """Create the results folder if needed and prove a file can be written there (os.access lies to root)."""
+    """Prove files can be written in `folder` without creating it yet (nothing is made before every input is
+    checked): a probe file in the folder, or in its nearest existing ancestor (os.access lies to root)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(existing))
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
         raise BenchmarkError(f"results folder {folder} is not writable ({exc.strerror or exc})") from None
@@ -162,12 +172,16 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     try:
         for result in _with_progress(execute(specs, config), len(specs), progress):
             results.append(result)
-    except BaseException:
+    except BaseException as exc:
+        if not tracker.answers():  # the store itself went away: say so once, never with a traceback
+            raise BenchmarkError(f"tracking store {uri} stopped answering ({type(exc).__name__}); finished trials "
+                                 "are kept there: rerun the same command when it is back (unfinished ones are "
+                                 "retried)") from None
         tracker.close_unfinished(experiment_id, parent, tracking.KILLED, "interrupted")
         tracker.end_parent(parent, tracking.KILLED)
         raise
     tracker.close_unfinished(experiment_id, parent, tracking.FAILED, executors.LOST)
-    finished = all(r.status == tracking.FINISHED for r in results)
+    finished = all(r.status in (tracking.FINISHED, SKIPPED) for r in results)
     tracker.end_parent(parent, tracking.FINISHED if finished else tracking.FAILED)
     return RunOutcome(experiment_id, parent, config, uri, results, skipped)
 

@@ -99,6 +99,9 @@ TABLE: tuple[Setting, ...] = (
             hashed=False),  # the data counts by its checksum, not its path
     Setting("target", str, "value column of --data (default: 'close', else the one 'clos…')", "data"),
     Setting("date_column", str, "date column of --data (default: 'date'/'time'/'timestamp')", "data"),
+    Setting("date_format", str, "strptime format of --data's dates, e.g. %%d/%%m/%%Y (default: ISO and other "
+            "unambiguous forms; day/month orders are never guessed)", "data", metavar="FORMAT",
+            hashed=lambda values: values["date_format"] is not None),
     Setting("fill", str, "forward-fill missing values instead of failing", "data", choices=FILL_METHODS),
     # ---- protocol
     Setting("preset", str, "default: the suite's practice (the default); classic: the tutorial's protocol",

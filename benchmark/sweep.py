@@ -60,10 +60,15 @@ def hyperparameters(model: str) -> set[str]:
 def check_keys(grid: Mapping[str, list], models: Iterable[str]) -> None:
     """Every key must be a sweepable setting or a hyper-parameter of the models it addresses."""
     networks = [m for m in models if registry.get(m).stochastic]
-    for key in grid:
+    for key, values in grid.items():
+        if not values:
+            raise BenchmarkError(f"--set {key}: needs at least one value")
         if setting_name(key):
             continue
         model, dot, name = key.rpartition(".")
+        for target in ([model] if dot else networks):
+            if target in networks:
+                check_value_types(key, values, registry.get(target).defaults.get(name))
         if dot:
             if model not in networks:
                 raise BenchmarkError(f"--set {key}: '{model}' is not one of the selected networks "
@@ -81,6 +86,24 @@ def check_keys(grid: Mapping[str, list], models: Iterable[str]) -> None:
         if lacking:
             raise BenchmarkError(f"--set {key}: model(s) {', '.join(lacking)} have no hyper-parameter '{name}'; "
                                  f"name the model, e.g. {next(m for m in networks if m not in lacking)}.{name}")
+
+
+def check_value_types(key: str, values: list, default) -> None:
+    """A hyper-parameter's grid values must have its default's kind: numbers for a number (or for each layer of
+    a per-layer tuple), true/false for a flag, a name for a name. A builder parameter without a default takes
+    anything."""
+    if default is None:
+        return
+    sample = default[0] if isinstance(default, tuple | list) and default else default
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+    allowed = next((v for k, v in kinds.items() if isinstance(sample, k)), None)
+    for value in values:
+        items = value if isinstance(value, tuple | list) else [value]
+        if allowed and any(not isinstance(v, allowed) or (bool not in allowed and isinstance(v, bool))
+                           for v in items):
+            wanted = {(bool,): "true or false", (int,): "an integer", (int, float): "a number",
+                      (str,): "a name"}[allowed]
+            raise BenchmarkError(f"--set {key}: {value!r} is not {wanted} (the default is {default!r})")
 
 
 def expand(base: ExperimentConfig, grid: Mapping[str, list]) -> list[ExperimentConfig]:

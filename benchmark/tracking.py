@@ -11,8 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import socket
 import subprocess
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +47,12 @@ VERSION_PREFIX = "benchmark.version."
 PARENT_RUN_ID = "mlflow.parentRunId"
 NOTE = "mlflow.note.content"
 
+OWNER = "benchmark.owner"  # host:pid:process start, of the process that created the run
+HEARTBEAT = "benchmark.heartbeat"  # unix seconds, refreshed while a trial trains
+TRIAL_KEY = "trial_key"  # model|seed|model hash: one trial of one configuration
+HEARTBEAT_EVERY = 30.0
+STALE_AFTER = 600.0  # a run on another host with no heartbeat for this long is taken as dead
+
 # Run states, as MLflow names them.
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
 
@@ -52,9 +61,22 @@ FORECAST_FIGURE = "forecast.png"  # each finished trial's forecast plot, drawn a
 MAX_BATCH = 1000  # the REST API takes at most 1000 metrics per batch
 
 
+# A server that dies mid-run must be noticed within a bounded time: MLflow's defaults retry each request for
+# minutes (7 retries, doubling back-off, 120 s timeouts). These give up after about half a minute.
+HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+
+
+def bound_http_waits() -> None:
+    """Apply HTTP_SETTINGS where the user has not set them (inherited by worker processes)."""
+    for key, value in HTTP_SETTINGS.items():
+        os.environ.setdefault(key, value)
+
+
 def default_tracking_uri() -> str:
-    """`MLFLOW_TRACKING_URI` if set, else a SQLite store in the project folder (absolute, so cwd never matters)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    """`MLFLOW_TRACKING_URI` if set, else `./mlflow.db` in the current folder, as `mlflow` itself does (made
+    absolute here, once, so worker processes in other folders write to the same file)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
 def is_remote(uri: str) -> bool:
@@ -65,10 +87,20 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
-def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail before any training when the store cannot be used: an unreachable server or an unwritable folder."""
-    scheme = urlparse(uri).scheme
-    if scheme in ("http", "https"):
+def check_reachable(uri: str, timeout: float = 5.0, must_exist: bool = False) -> None:
+    """Fail before any work when the store cannot be used: a malformed URI, an unreachable server, a SQLite path
+    that is relative, a folder, not a database or in an unwritable folder. `must_exist`: reading a store never
+    creates one (`report`, `load`)."""
+    if not uri or not uri.strip():
+        raise BenchmarkError("the tracking URI is empty: give sqlite:///ABSOLUTE/PATH.db or http://HOST:PORT")
+    try:
+        parsed = urlparse(uri)
+        parsed.port  # noqa: B018 - parses the port: 'http://[::1' and 'http://h:x' fail here
+    except ValueError as exc:
+        raise BenchmarkError(f"malformed tracking URI '{uri}' ({exc})") from None
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise BenchmarkError(f"malformed tracking URI '{uri}': no host")
         try:
             urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).read()
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -77,8 +109,39 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
     path = _sqlite_path(uri)
     if path is None:
         raise BenchmarkError(f"unsupported tracking URI '{uri}': use sqlite:///ABSOLUTE/PATH.db or http://HOST:PORT")
+    if not str(path) or not path.is_absolute():
+        raise BenchmarkError(f"tracking URI '{uri}' needs an absolute path: sqlite:////ABSOLUTE/PATH.db (four "
+                             "slashes) or leave --tracking-uri out for ./mlflow.db")
+    if path.is_dir():
+        raise BenchmarkError(f"tracking store {path} is a folder, not a database file")
+    if path.exists():
+        with path.open("rb") as f:
+            header = f.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise BenchmarkError(f"tracking store {path} is not a SQLite database: move it away or give another "
+                                 "--tracking-uri")
+    elif must_exist:
+        raise BenchmarkError(f"no tracking store at {path}: check --tracking-uri (nothing was created)")
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise BenchmarkError(f"tracking store folder {path.parent} does not exist or is not writable")
+
+
+@contextlib.contextmanager
+def store_lock(uri: str):
+    """An exclusive lock across processes on this host for a SQLite store (a `.lock` file beside it): creating
+    or migrating the schema, and claiming a trial, happen under it. Servers serialise their own writes."""
+    path = _sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def client(uri: str):
@@ -107,12 +170,42 @@ def environment_tags() -> dict[str, str]:
 
 
 def git_commit() -> str:
+    """The source checkout's commit; "unknown" for an installed package (which has no checkout)."""
+    if not (PROJECT_ROOT / ".git").exists():
+        return "unknown"
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc), to tell a live pid from a reused one."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def this_owner() -> str:
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or 'unknown'}"
+
+
+def owner_alive(tags: Mapping[str, str], now: float | None = None) -> bool:
+    """Whether the process that owns a RUNNING run still lives: on this host its pid runs with the same start
+    time (a reused pid does not count); on another host its heartbeat is recent. Runs without an owner (older
+    versions) count as dead."""
+    owner = tags.get(OWNER)
+    if not owner:
+        return False
+    host, pid, started = owner.rsplit(":", 2)
+    if host == socket.gethostname() and started != "unknown":
+        return _process_start(int(pid)) == started
+    beat = float(tags.get(HEARTBEAT) or 0)
+    return (now or time.time()) - beat < STALE_AFTER
 
 
 def seed_text(seed: int | None) -> str:
@@ -154,6 +247,11 @@ class StoredRun:
         return self.tags.get(CONFIG_HASH, "")
 
     @property
+    def command(self) -> str:
+        """The command line of a parent run (the invocation)."""
+        return self.tags.get(COMMAND, "")
+
+    @property
     def versions(self) -> dict[str, str]:
         return {k.removeprefix(VERSION_PREFIX): v for k, v in self.tags.items() if k.startswith(VERSION_PREFIX)}
 
@@ -179,21 +277,36 @@ class Tracker:
     # ------------------------------------------------------------ store and experiments
 
     def ensure_store(self) -> None:
-        """Create a SQLite schema once, in this (parent) process: concurrent first creation corrupts the store."""
-        if not is_remote(self.uri):
+        """Create or open the store's schema under a lock across processes (two processes creating one SQLite
+        store at once corrupt it); a corrupt or half-migrated store is one clear error."""
+        with store_lock(self.uri):
+            self.check_store()
+
+    def check_store(self) -> None:
+        """Open the store (creating a missing SQLite schema); any failure becomes one line saying how to recover."""
+        try:
             self.client.search_experiments(max_results=1)
+        except Exception as exc:  # noqa: BLE001 - sqlite, alembic and MLflow errors all mean "unusable store"
+            if is_remote(self.uri):
+                raise BenchmarkError(f"tracking server {self.uri} failed ({_first_line(exc)})") from None
+            path = _sqlite_path(self.uri)
+            raise BenchmarkError(
+                f"tracking store {path} is unusable ({_first_line(exc)}): if it is only out of date run `mlflow db "
+                f"upgrade {self.uri}`; otherwise move it away and rerun (or give another --tracking-uri)") from None
 
     def experiment(self, name: str) -> str:
         """The experiment's id, created with a description (and a local artifact folder for SQLite stores)."""
-        found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            if found.lifecycle_stage == "deleted":
-                raise BenchmarkError(f"experiment '{name}' is deleted in {self.uri}; restore it or use --experiment")
-            return found.experiment_id
-        db = _sqlite_path(self.uri)
-        artifact_location = (db.parent / "mlartifacts").as_uri() if db is not None else None
-        return self.client.create_experiment(name, artifact_location=artifact_location,
-                                             tags={NOTE: EXPERIMENT_DESCRIPTION})
+        with store_lock(self.uri):  # two invocations starting together must not both create it
+            found = self.client.get_experiment_by_name(name)
+            if found is not None:
+                if found.lifecycle_stage == "deleted":
+                    raise BenchmarkError(f"experiment '{name}' is deleted in {self.uri}; restore it or use "
+                                         "--experiment")
+                return found.experiment_id
+            db = _sqlite_path(self.uri)
+            artifact_location = (db.parent / "mlartifacts").as_uri() if db is not None else None
+            return self.client.create_experiment(name, artifact_location=artifact_location,
+                                                 tags={NOTE: EXPERIMENT_DESCRIPTION})
 
     def find_experiment(self, name: str | None = None) -> str | None:
         """An existing experiment's id by name, or the most recently updated benchmark experiment (None if none)."""
@@ -204,23 +317,63 @@ class Tracker:
                                                order_by=["last_update_time DESC"], max_results=1)
         return found[0].experiment_id if found else None
 
+    def answers(self, timeout: float = 10.0) -> bool:
+        """Whether the store responds now (a server's /health; a SQLite file is always there)."""
+        if not is_remote(self.uri):
+            return True
+        try:
+            urllib.request.urlopen(self.uri.rstrip("/") + "/health", timeout=timeout).read()
+            return True
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
     # ------------------------------------------------------------ run lifecycle
 
     def start_parent(self, experiment_id: str, name: str, config_hash: str, sweep_id: str, command: str,
                      environment: Mapping[str, str], params: Mapping[str, object], config_json: str) -> str:
         """The invocation's parent run, with its params and the resolved config as `config.json`."""
-        tags = {RUN_TYPE: PARENT, CONFIG_HASH: config_hash, COMMAND: command, SWEEP_ID: sweep_id, **environment}
+        tags = {RUN_TYPE: PARENT, CONFIG_HASH: config_hash, COMMAND: command, SWEEP_ID: sweep_id,
+                OWNER: this_owner(), HEARTBEAT: str(time.time()), **environment}
         run_id = self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
         self.log_params(run_id, params)
         self.log_text(run_id, "config.json", config_json)
         return run_id
 
-    def start_trial(self, experiment_id: str, parent_run_id: str, name: str, *, config_hash: str, model_hash: str,
-                    sweep_id: str, description: str, environment: Mapping[str, str]) -> str:
-        """A trial's run, RUNNING, as a child of the invocation's parent run."""
-        tags = {PARENT_RUN_ID: parent_run_id, RUN_TYPE: TRIAL, SWEEP_ID: sweep_id, CONFIG_HASH: config_hash,
-                MODEL_HASH: model_hash, NOTE: description, **environment}
-        return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+    def claim_trial(self, experiment_id: str, parent_run_id: str, name: str, *, model: str, seed: int | None,
+                    config_hash: str, model_hash: str, sweep_id: str, description: str,
+                    environment: Mapping[str, str], force: bool = False) -> str | None:
+        """A trial's run, RUNNING and owned by this process, unless the trial is already FINISHED or RUNNING in a
+        live process (another invocation of the same configuration; `force` retrains a finished one): then None,
+        and nothing is created. On a
+        SQLite store the check and the creation happen under the store's lock, so two invocations never train
+        the same trial; through a server the window between them is one request."""
+        key = f"{model}|{seed_text(seed)}|{model_hash}"
+        with store_lock(self.uri):
+            query = f"{_tag(CONFIG_HASH, config_hash)} AND {_tag(TRIAL_KEY, key)}"
+            for run in self._search(experiment_id, query):
+                if (run.status == FINISHED and not force) or (run.status == RUNNING and owner_alive(run.tags)):
+                    return None
+            tags = {PARENT_RUN_ID: parent_run_id, RUN_TYPE: TRIAL, SWEEP_ID: sweep_id, CONFIG_HASH: config_hash,
+                    MODEL_HASH: model_hash, TRIAL_KEY: key, NOTE: description, OWNER: this_owner(),
+                    HEARTBEAT: str(time.time()), **environment}
+            return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+    @contextlib.contextmanager
+    def heartbeat(self, run_id: str, every: float = HEARTBEAT_EVERY):
+        """Refresh the run's heartbeat while the block runs, so other hosts can tell it is alive."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                with contextlib.suppress(Exception):  # a missed beat is not worth failing a trial for
+                    self.client.set_tag(run_id, HEARTBEAT, str(time.time()))
+
+        thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
         from mlflow.entities import Param
@@ -274,14 +427,22 @@ class Tracker:
         self.client.set_terminated(run_id, status)
 
     def mark_stale(self, experiment_id: str, config_hash: str) -> int:
-        """Trial runs left RUNNING by a process that died (SIGKILL, power loss) are marked KILLED so they rerun."""
-        stale = self.trials(experiment_id, config_hash, RUNNING)
+        """Runs left RUNNING by a process that is provably gone (SIGKILL, power loss) are marked KILLED so their
+        trials rerun; runs of a live process (another invocation at work) are left alone."""
+        stale = [r for r in self.trials(experiment_id, config_hash, RUNNING) if not owner_alive(r.tags)]
         for run in stale:
             self.kill(run.run_id, "stale: its process ended before the trial finished")
         for run in self._search(experiment_id, f"{_tag(RUN_TYPE, PARENT)} AND {_tag(CONFIG_HASH, config_hash)} "
                                                f"AND attributes.status = '{RUNNING}'"):
-            self.end_parent(run.run_id, KILLED)  # the dead invocation itself
+            if not owner_alive(run.tags):
+                self.end_parent(run.run_id, KILLED)  # the dead invocation itself
         return len(stale)
+
+    def running_elsewhere(self, experiment_id: str, config_hash: str) -> set[tuple]:
+        """(model, seed, model hash) of trials RUNNING in a live process: another invocation is training them."""
+        return {tuple(r.tags.get(TRIAL_KEY, "||").split("|")) for r in self.trials(experiment_id, config_hash,
+                                                                                     RUNNING)
+                if owner_alive(r.tags)}
 
     def close_unfinished(self, experiment_id: str, parent_run_id: str, status: str, reason: str) -> None:
         """Trial runs of this invocation still RUNNING (interrupted, or their worker died) get a final status."""
@@ -350,6 +511,11 @@ class Tracker:
 
     def has_artifact(self, run_id: str, name: str) -> bool:
         return any(f.path == name for f in self.client.list_artifacts(run_id))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def _tag(name: str, value: str) -> str:

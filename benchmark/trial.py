@@ -39,6 +39,9 @@ class TrialSpec:
         return self.model if self.seed is None else f"{self.model} · seed {self.seed}"
 
 
+SKIPPED = "SKIPPED"  # a trial another invocation finished or is training: not run here, not a failure
+
+
 @dataclass(frozen=True)
 class TrialRecord:
     """What one trial computed: summary metrics, per-epoch curves and (for a final trial) its scored points."""
@@ -58,7 +61,7 @@ class TrialResult:
     model: str
     seed: int | None
     run_id: str
-    status: str  # FINISHED or FAILED
+    status: str  # FINISHED, FAILED or SKIPPED
     metrics: dict = field(default_factory=dict)
     error: str | None = None
     epoch_seconds: tuple[float, ...] = ()  # the last fold's per-epoch wall seconds (the first includes tracing)

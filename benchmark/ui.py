@@ -23,7 +23,7 @@ def latest_experiment(uri: str) -> str | None:
 
 def serve(uri: str | None, port: int, experiment: str | None) -> int:
     """Start `mlflow server` on the store and wait; Ctrl-C stops it."""
-    uri = uri or tracking.default_tracking_uri()
+    uri = tracking.default_tracking_uri() if uri is None else uri
     if tracking.is_remote(uri):
         raise BenchmarkError(f"{uri} is already a server: open it in a browser")
     tracking.check_reachable(uri)

@@ -49,7 +49,7 @@ def verdict(table: pd.DataFrame, meta: RunMeta) -> str:
         if len(others):
             text += f" Not significantly better: {', '.join(others['model'])}."
         return text
-    best = tested.sort_values("p_holm", kind="stable").iloc[0]
+    best = tested.sort_values(["p_holm", "p_value"], kind="stable").iloc[0]
     text = (f"{head} No row is significantly better than persistence: the smallest adjusted p is "
             f"{best['p_holm']:.2g} ({best['model']}, {metric.upper()} {best[f'{metric}_mean']:.4g} against "
             f"persistence's {ref_score}; raw p = {best['p_value']:.2g}).")

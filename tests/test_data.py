@@ -231,8 +231,34 @@ def test_binary_file(tmp_path: Path) -> None:
     load_error(write(tmp_path, b"Date,Close\n\x00\x01\x02,3\n"), "NUL")
 
 
-def test_semicolon_separated_file_gets_a_hint(tmp_path: Path) -> None:
-    load_error(write(tmp_path, "Date;Close\n2020-01-01;1\n"), "comma-separated")
+def test_semicolon_file_with_decimal_commas_loads(tmp_path: Path) -> None:
+    series = load_csv(write(tmp_path, "Date;Close\n2020-01-01;1,5\n2020-01-02;1.234,25\n2020-01-03;7\n"))
+    assert series.values.tolist() == [1.5, 1234.25, 7.0]
+    tabbed = load_csv(write(tmp_path, "Date\tClose\n2020-01-01\t1.5\n2020-01-02\t2\n", "tab.csv"))
+    assert tabbed.values.tolist() == [1.5, 2.0]
+
+
+def test_european_dates_are_read_day_first_never_guessed(tmp_path: Path) -> None:
+    """dd/mm/yyyy used to load month-first for days 1-12: the same values must give the same series as ISO."""
+    days = pd.date_range("2020-01-01", periods=40, freq="D")
+    values = np.arange(40.0) + 100
+    iso = load_csv(write(tmp_path, "Date,Close\n" + "".join(
+        f"{d:%Y-%m-%d},{v}\n" for d, v in zip(days, values, strict=True)), "iso.csv"))
+    european = load_csv(write(tmp_path, "Date,Close\n" + "".join(
+        f"{d:%d/%m/%Y},{v}\n" for d, v in zip(days, values, strict=True)), "eu.csv"))
+    assert european.dates.equals(iso.dates) and european.values.tolist() == iso.values.tolist()
+    american = load_csv(write(tmp_path, "Date,Close\n" + "".join(
+        f"{d:%m/%d/%Y},{v}\n" for d, v in zip(days, values, strict=True)), "us.csv"))
+    assert american.dates.equals(iso.dates)
+
+
+def test_ambiguous_day_month_order_is_refused_unless_a_format_is_given(tmp_path: Path) -> None:
+    path = write(tmp_path, "Date,Close\n01/02/2020,1\n03/04/2020,2\n05/06/2020,3\n")
+    message = load_error(path, "ambiguous dates", "--date-format %d/%m/%Y or %m/%d/%Y")
+    assert "\n" not in message
+    assert load_csv(path, date_format="%d/%m/%Y").dates[0] == pd.Timestamp("2020-02-01")
+    assert load_csv(path, date_format="%m/%d/%Y").dates[0] == pd.Timestamp("2020-01-02")
+    load_error(path, "do not match the format", date_format="%Y-%m-%d")
 
 
 def test_control_characters_in_header_stay_on_one_line(tmp_path: Path) -> None:
