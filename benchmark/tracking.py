@@ -344,9 +344,8 @@ class Tracker:
                     environment: Mapping[str, str], force: bool = False) -> str | None:
         """A trial's run, RUNNING and owned by this process, unless the trial is already FINISHED or RUNNING in a
         live process (another invocation of the same configuration; `force` retrains a finished one): then None,
-        and nothing is created. On a
-        SQLite store the check and the creation happen under the store's lock, so two invocations never train
-        the same trial; through a server the window between them is one request."""
+        and nothing is created. On a SQLite store the check and the creation happen under the store's lock, so
+        two invocations never train the same trial; through a server the window between them is one request."""
         key = f"{model}|{seed_text(seed)}|{model_hash}"
         with store_lock(self.uri):
             query = f"{_tag(CONFIG_HASH, config_hash)} AND {_tag(TRIAL_KEY, key)}"

@@ -134,14 +134,14 @@ def test_processes_creating_one_fresh_store_at_once_all_succeed(tmp_path):
     code = ("import sys, time; from benchmark.tracking import Tracker; start = float(sys.argv[2]); "
             "time.sleep(max(0, start - time.time())); Tracker(sys.argv[1]).ensure_store(); "
             "Tracker(sys.argv[1]).experiment('shared')")
-    for pair in range(5):
-        db = tmp_path / f"pair{pair}.db"
-        start = str(time.time() + 6)  # both interpreters are up and waiting by then
-        procs = [subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{db}", start], stderr=subprocess.PIPE,
-                                  text=True) for _ in range(2)]
-        for proc in procs:
-            _, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err[-2000:]
+    start = str(time.time() + 10)  # all ten interpreters are up and waiting by then
+    procs = [(tmp_path / f"pair{pair}.db", subprocess.Popen(
+        [sys.executable, "-c", code, f"sqlite:///{tmp_path / f'pair{pair}.db'}", start], stderr=subprocess.PIPE,
+        text=True)) for pair in range(5) for _ in range(2)]
+    for _, proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+    for db in sorted({db for db, _ in procs}):
         with sqlite3.connect(db) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert conn.execute("SELECT COUNT(*) FROM experiments WHERE name = 'shared'").fetchone()[0] == 1
