@@ -75,6 +75,8 @@ def plan(values: dict, config_file: str | None = None, set_values: Iterable[str]
         file_values.pop("dataset", None)
     if "dataset" in given:
         file_values.pop("data", None)
+    if file_values.get("data") and file_values.get("dataset"):
+        raise BenchmarkError(f"{config_file}: give either dataset or data, not both")
     merged = {**file_values, **given}
     models = merged.pop("models", "all")
     seeds = merged.pop("seeds", 5)

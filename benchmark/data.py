@@ -147,7 +147,7 @@ def load_csv(
     value_name = table.header[value_index].strip()
     date_name = table.header[date_index].strip()
     value_cells = [row[value_index] for row in table.rows]
-    if delimiter != ",":  # "1.234,5" in a semicolon file is 1234.5
+    if delimiter == ";":  # "1.234,5" in a semicolon file is 1234.5 (the convention that uses ";")
         value_cells = [_decimal_comma(cell) for cell in value_cells]
     values = _parse_values(label, value_name, value_cells, table.lines)
     dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines, date_format)
@@ -371,12 +371,13 @@ def _day_month_format(label: str, column: str, cells: list[str]) -> str | None:
 def _parse_dates(label: str, column: str, cells: list[str], lines: list[int],
                  date_format: str | None = None) -> pd.DatetimeIndex:
     """Parse the dates (aware ones become naive UTC); every cell must be a dated timestamp."""
-    date_format = date_format or _day_month_format(label, column, cells)
+    detected = None if date_format else _day_month_format(label, column, cells)
+    date_format = date_format or detected
     if date_format is not None:
         stripped = [cell.strip() for cell in cells]
         parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), format=date_format,
                                                  errors="coerce"))
-        if len(stripped) and _NUMERIC_DATE.fullmatch(stripped[0]) and " " in stripped[0].strip():
+        if detected and len(stripped) and " " in stripped[0]:  # a detected order, with times after the dates
             parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), errors="coerce",
                                                      format="mixed", dayfirst=date_format.startswith("%d")))
         bad = [i for i in range(len(cells)) if pd.isna(parsed[i])]

@@ -106,11 +106,18 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         "",
     ]
     lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
-    failed = results.failed
+    unfinished = results.failed
+    running = unfinished[unfinished["status"] == "RUNNING"]
+    failed = unfinished[unfinished["status"] != "RUNNING"]
     if len(failed):
         lines += [f"{h2} Failed trials (not averaged in)", "",
                   tabulate([[r["model"], r["seed"], r["status"], r["failure_reason"]] for _, r in failed.iterrows()],
                            headers=["model", "seed", "status", "reason"], tablefmt="github"), ""]
+    if len(running):
+        lines += [f"{h2} Trials still running in another invocation (not in this leaderboard yet)", "",
+                  "`python -m benchmark report` includes them once they finish.", "",
+                  tabulate([[r["model"], r["seed"]] for _, r in running.iterrows()], headers=["model", "seed"],
+                           tablefmt="github"), ""]
     if m.get("protocol") == "backtest":
         lines += friedman_lines(friedman_across(fold_tables(results), m.metric, m.alpha), "folds", h2)
     loss = LOSS_OF_METRIC[m.metric]

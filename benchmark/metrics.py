@@ -29,9 +29,9 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, naive_mae_in_sample) -> float:
-    """Absolute errors scaled by an in-sample one-step naive MAE (Hyndman & Koehler 2006), here that of the most
-    recent training stretch (`pipeline.mase_scale`). The scale may be one number or one per point (a backtest has
-    one per fold).
+    """Absolute errors scaled by a one-step naive MAE (Hyndman & Koehler 2006), here that of the last test-size
+    steps observed before the test period (`pipeline.mase_scale`). The scale may be one number or one per point
+    (a backtest has one per fold).
     """
     scale = np.asarray(naive_mae_in_sample, dtype=float)
     if np.any(scale <= 0):

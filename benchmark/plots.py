@@ -56,7 +56,8 @@ def forecast_figure(results, table, zoom: int = 30):
     """
     finished = results.finished
     preds = results.predictions[results.predictions["step"] == 1]
-    best = finished.astype({"mae": float}).sort_values("mae").drop_duplicates("model")
+    metric = results.meta.metric
+    best = finished.astype({metric: float}).sort_values(metric).drop_duplicates("model")
     reference = results.meta.reference
     actual = preds[preds["model"] == reference]
     frames = [pd.DataFrame({"date": pd.to_datetime(actual["date"]), "price": actual["actual"],
@@ -166,7 +167,8 @@ def critical_difference_figure(result, blocks: str):
 def all_figures(results, table, pvalues) -> dict:
     """name -> (title, figure) for the leaderboard."""
     return {
-        "seed_distribution": ("Test MAE across seeds", seed_distribution_figure(results)),
+        "seed_distribution": (f"Test {results.meta.metric.upper()} across seeds",
+                              seed_distribution_figure(results, results.meta.metric)),
         "forecasts": ("Forecast vs actual, best seed per model", forecast_figure(results, table)),
         "loss_curves": ("Training and validation loss", loss_curves_figure(results)),
         "pvalues": ("Pairwise DM p-values", pvalue_heatmap_figure(pvalues, LOSS_OF_METRIC[results.meta.metric])),

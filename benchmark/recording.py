@@ -57,9 +57,12 @@ def record(tracker: Tracker, run_id: str, outcome: TrialRecord) -> None:
 def run_trial(spec: TrialSpec) -> TrialResult:
     """Evaluate one trial and record it as a child run; failures are recorded, interruptions re-raised."""
     started = time.perf_counter()
-    model = registry.get(spec.model)
-    hyperparams = trial_hyperparameters(spec.model, spec.config)
-    folds = prepared_for(spec.config)
+    try:
+        model = registry.get(spec.model)
+        hyperparams = trial_hyperparameters(spec.model, spec.config)
+        folds = prepared_for(spec.config)
+    except Exception as exc:  # noqa: BLE001 - e.g. a worker on another host that cannot read --data
+        return TrialResult(spec.model, spec.seed, "", "FAILED", error=_reason(exc))
     tracker = Tracker(spec.tracking_uri)
     run_id = tracker.claim_trial(spec.experiment_id, spec.parent_run_id, spec.name, model=spec.model, seed=spec.seed,
                                  config_hash=spec.config.config_hash, model_hash=model_hash(spec.model, hyperparams),
@@ -73,7 +76,7 @@ def run_trial(spec: TrialSpec) -> TrialResult:
             outcome = evaluate(model, hyperparams, folds, spec.config, spec.seed)
         record(tracker, run_id, outcome)
     except Exception as exc:  # noqa: BLE001 - one broken trial must not stop the grid
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        reason = _reason(exc)
         tracker.fail(run_id, reason)
         return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
     except BaseException:  # Ctrl-C / SIGTERM: this trial did not finish, and says so
@@ -82,3 +85,7 @@ def run_trial(spec: TrialSpec) -> TrialResult:
     tracker.finish(run_id)
     return TrialResult(spec.model, spec.seed, run_id, "FINISHED", outcome.summary,
                        epoch_seconds=outcome.epoch_seconds, wall_seconds=time.perf_counter() - started)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

@@ -37,8 +37,8 @@ def _frame(runs: list[StoredRun]) -> pd.DataFrame:
     rows = []
     for run in runs:
         row = {"model": run.model, "seed": run.seed, "kind": run.params.get("kind"),
-               "stochastic": run.params.get("stochastic") == "True",
-               "reference": run.params.get("reference") == "True", "status": run.status, "run_id": run.run_id,
+               "stochastic": _flag(run, "stochastic"), "reference": _flag(run, "reference"),
+               "status": run.status, "run_id": run.run_id,
                "start_time": run.start_time, "failure_reason": run.failure_reason,
                "model_hash": run.key[2]}
         row.update({m: run.metrics.get(m) for m in METRICS})
@@ -54,6 +54,18 @@ def _frame(runs: list[StoredRun]) -> pd.DataFrame:
     unfinished = unfinished[~unfinished.set_index(["model", "seed"]).index.isin(
         finished.set_index(["model", "seed"]).index)].drop_duplicates(["model", "seed"])
     return pd.concat([finished, unfinished]).sort_values(["kind", "model", "seed"]).reset_index(drop=True)
+
+
+def _flag(run: StoredRun, name: str) -> bool:
+    """A model's contract flag as its trial logged it; runs of versions that did not log it ask the registry."""
+    if name in run.params:
+        return run.params[name] == "True"
+    from benchmark import registry
+
+    try:
+        return bool(getattr(registry.get(run.model), name))
+    except BenchmarkError:  # a model no longer registered: its kind still says whether it was trained per seed
+        return name == "stochastic" and run.params.get("kind") == "neural"
 
 
 def latest_parent(uri: str, experiment_id: str, config_hash: str | None = None):
@@ -73,8 +85,7 @@ def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.
     label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(params.items()) if k.startswith("sweep."))
     dates = {k: v for k, v in params.items() if k.split("_")[0] in ("train", "val", "test")
              and k.endswith(("_start", "_end"))}
-    declared = {k: v for k, v in settings.from_params(parent.params).items()
-                if settings.by_name()[k].group == "verdict"}  # as declared when the run started
+    declared = declared_verdict(tracker, experiment_id, config_hash)
     return RunMeta(
         dataset=params.get("dataset", ""), reference=references[0],
         settings={**settings.from_params(params), **declared},
@@ -83,6 +94,14 @@ def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.
         fold_dates=tuple(json.loads(params["fold_dates"])) if params.get("fold_dates") else (),
         train_windows=int(params.get("train_windows", 0)), test_points=int(params.get("test_points", 0)),
         seeds=seeds, software=sample.versions, sweep_label=label)
+
+
+def declared_verdict(tracker: Tracker, experiment_id: str, config_hash: str) -> dict[str, object]:
+    """The verdict settings as the configuration's first run declared them, before any result existed (a later
+    run cannot re-declare them: `runner.run` refuses)."""
+    first = tracker.first_parent(experiment_id, config_hash)
+    params = settings.from_params(first.params) if first is not None else {}
+    return {k: v for k, v in params.items() if settings.by_name()[k].group == "verdict"}
 
 
 def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:

@@ -123,6 +123,23 @@ def start_parent(config: ExperimentConfig, tracker: Tracker, experiment_id: str,
                                 params, config_json)
 
 
+def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> None:
+    """The verdict settings are declared by a configuration's first run; a later run of the same configuration
+    may not change them after results exist (no second chance after looking)."""
+    from benchmark import settings
+
+    first = tracker.first_parent(experiment_id, config.config_hash)
+    if first is None:
+        return
+    declared = {k: v for k, v in settings.from_params(first.params).items()
+                if settings.by_name()[k].group == "verdict"}
+    changed = {k: v for k, v in config.verdict_settings().items() if k in declared and declared[k] != v}
+    if changed:
+        was = ", ".join(f"{k}={declared[k]}" for k in changed)
+        raise BenchmarkError(f"config {config.config_hash} was declared with {was} by its first run; the verdict "
+                             "cannot change after results exist: keep them, or use another --experiment")
+
+
 def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     """Everything that can be wrong with the user's input, checked before anything is trained or written.
 
@@ -160,6 +177,7 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     tracker = Tracker(uri)
     tracker.ensure_store()
     experiment_id = tracker.experiment(config.experiment or tracking.experiment_name(config.dataset_name))
+    check_declaration(config, tracker, experiment_id)
     tracker.mark_stale(experiment_id, config.config_hash)
     todo, skipped = pending(config, tracker, experiment_id)
     env = tracking.environment_tags()  # one git call per invocation, shared by the parent and every trial
@@ -170,8 +188,9 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
               file=sys.stderr)
     results: list[TrialResult] = []
     try:
-        for result in _with_progress(execute(specs, config), len(specs), progress):
-            results.append(result)
+        with tracker.heartbeat(parent):  # other hosts can tell this invocation is alive
+            for result in _with_progress(execute(specs, config), len(specs), progress):
+                results.append(result)
     except BaseException as exc:
         if not tracker.answers():  # the store itself went away: say so once, never with a traceback
             raise BenchmarkError(f"tracking store {uri} stopped answering ({type(exc).__name__}); finished trials "

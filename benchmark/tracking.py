@@ -488,6 +488,12 @@ class Tracker:
                                  f"in experiment {experiment_id} of {self.uri}")
         return runs[0]
 
+    def first_parent(self, experiment_id: str, config_hash: str) -> StoredRun | None:
+        """The configuration's first invocation (what it declared holds for every later one)."""
+        runs = self._search(experiment_id, f"{_tag(RUN_TYPE, PARENT)} AND {_tag(CONFIG_HASH, config_hash)}",
+                            order_by=["attributes.start_time ASC"], max_results=1)
+        return runs[0] if runs else None
+
     def sweep_hashes(self, experiment_id: str, parent: StoredRun) -> list[str]:
         """The config hashes of every grid point of the parent's sweep (just its own outside sweeps)."""
         sweep_id = parent.tags.get(SWEEP_ID)

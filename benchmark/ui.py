@@ -17,10 +17,6 @@ def runs_url(port: int, experiment_id: str) -> str:
     return f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs"
 
 
-def latest_experiment(uri: str) -> str | None:
-    return tracking.Tracker(uri).find_experiment()
-
-
 def serve(uri: str | None, port: int, experiment: str | None) -> int:
     """Start `mlflow server` on the store and wait; Ctrl-C stops it."""
     uri = tracking.default_tracking_uri() if uri is None else uri

@@ -305,3 +305,13 @@ def test_series_values_are_read_only() -> None:
 def test_series_invariants_are_enforced(values: list[float], dates: pd.DatetimeIndex | None) -> None:
     with pytest.raises(ValueError):
         Series.from_array("bad", values, dates=dates)
+
+
+def test_tab_files_never_read_thousands_separators_as_decimals(tmp_path: Path) -> None:
+    load_error(write(tmp_path, "Date\tClose\n2020-01-01\t19,345\n2020-01-02\t2\n", "tab.csv"), "non-numeric")
+
+
+def test_an_explicit_date_format_is_applied_strictly(tmp_path: Path) -> None:
+    path = write(tmp_path, "Date,Close\n04/13/2020 10:00,1\n04/14/2020 10:00,2\n")
+    load_error(path, "do not match the format", date_format="%d/%m/%Y %H:%M")
+    assert load_csv(path, date_format="%m/%d/%Y %H:%M").dates[0] == pd.Timestamp("2020-04-13 10:00")

@@ -221,3 +221,15 @@ def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv
     finished = [(r.data.params["model"], r.data.params["seed"]) for r in runs if r.info.status == "FINISHED"]
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 2 * 3 + 3
     assert not [r for r in runs if r.data.tags.get("failure_reason", "").startswith("stale")]
+
+
+@pytest.mark.slow
+def test_the_verdict_declared_by_the_first_run_cannot_be_changed_later(tmp_path, tiny_csv):
+    from benchmark import cli
+
+    base = ["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--tracking-uri",
+            f"sqlite:///{tmp_path / 'm.db'}", "--results-dir", str(tmp_path / "out"), *TINY_ARGS]
+    assert cli.main(base) == 0
+    out = run(*base, "--alpha", "0.1", cwd=tmp_path)
+    assert_one_line(out, "was declared with alpha=0.05 by its first run")
+    assert cli.main([*base, "--metric", "mae"]) == 0  # the same declaration again is a resume
