@@ -164,6 +164,41 @@ def calibrate(design: Design, processes=PROCESSES, progress: Callable[[str], Non
     return out
 
 
+@dataclass(frozen=True)
+class BoundarySize:
+    """The test alone at the boundary of its null: seeds whose expected loss equals the reference's exactly."""
+
+    draws: int
+    points: int
+    seeds: int
+    rejections: int
+    alpha: float
+
+    @property
+    def rate(self) -> float:
+        return self.rejections / self.draws
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return stats.binomial_interval(self.rejections, self.draws)
+
+
+def boundary_size(draws: int, points: int, seeds: int, loss: str, alpha: float, base_seed: int = 20261125,
+                  shared: float = 0.6) -> BoundarySize:
+    """How often the one-sided seed-averaged DM test rejects when every seed's errors have exactly the
+    reference's distribution (Gaussian, unit variance; seeds share `shared` of their variance, as networks
+    trained on the same data do). Learners on a random walk are worse than persistence, so the rates above sit
+    below alpha; this is the rate where the null holds with equality."""
+    rng = np.random.default_rng(base_seed)
+    rejections = 0
+    for _ in range(draws):
+        common = rng.normal(0.0, np.sqrt(shared), points)
+        errors = common + rng.normal(0.0, np.sqrt(1 - shared), (seeds, points))
+        reference = rng.normal(0.0, 1.0, points)
+        rejections += stats.seed_averaged_dm(errors, reference, loss).pvalue < alpha
+    return BoundarySize(draws, points, seeds, rejections, alpha)
+
+
 def designs(models: tuple[str, ...], replications: int, network_replications: int, seeds: int, epochs: int,
             length: int, test_size: int, metric: str, **settings) -> Iterator[Design]:
     """The cheap pass (deterministic models, many realizations) and, when networks are asked for, the network

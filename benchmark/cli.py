@@ -189,7 +189,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for design in designs:
         rates += calibration.calibrate(design, progress=lambda s: print(s, file=sys.stderr, flush=True))
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
-    text = render_calibration(rates, command, designs)
+    boundary = calibration.boundary_size(2000, args.test_size, 5, "absolute" if args.metric == "mae" else "squared",
+                                         designs[0].config.alpha)
+    text = render_calibration(rates, command, designs, boundary)
     if args.output == "-":
         print(text, end="")
     else:

@@ -215,7 +215,7 @@ def csv_frame(results: Results, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render_calibration(rates: list, command: str, designs: list) -> str:
+def render_calibration(rates: list, command: str, designs: list, boundary=None) -> str:
     """CALIBRATION.md: measured false-positive rates where persistence is optimal, power where it is not."""
     from tabulate import tabulate
 
@@ -250,7 +250,17 @@ def render_calibration(rates: list, command: str, designs: list) -> str:
               tabulate(rows(True), headers=header, tablefmt="github", disable_numparse=True), "",
               "## Power where a learnable signal exists", "",
               "Here a significant verdict is right; the rate is the chance of detecting the signal.", "",
-              tabulate(rows(False), headers=header, tablefmt="github", disable_numparse=True), "", "## Processes", ""]
+              tabulate(rows(False), headers=header, tablefmt="github", disable_numparse=True), ""]
+    if boundary is not None:
+        low, high = boundary.interval
+        lines += ["## The test at the boundary of its null", "",
+                  "The learners above are worse than persistence on a random walk, so their rates sit below α by "
+                  "construction. Where the null holds with equality — every seed's errors drawn from exactly the "
+                  f"reference's distribution ({boundary.seeds} correlated seeds, {boundary.points} points) — the "
+                  f"one-sided seed-averaged test rejected in {boundary.rejections} of {boundary.draws} draws: "
+                  f"{100 * boundary.rate:.1f}% [{100 * low:.1f}%, {100 * high:.1f}%] at α = {boundary.alpha:g} "
+                  "(uncorrected: one test).", ""]
+    lines += ["## Processes", ""]
     from benchmark.calibration import PROCESSES
 
     lines += [f"- `{p.name}`{' (persistence optimal)' if p.persistence_optimal else ''}: {p.description}"

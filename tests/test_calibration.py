@@ -52,3 +52,4 @@ def test_calibrate_command_writes_the_report_with_r_per_row(tmp_path, capsys):
     assert "- R = 3: drift, linear, naive" in text and "- R = 1: mlp, drift, linear, naive" in text
     assert "| gaussian_walk   | mlp (ensemble)" in text or "mlp (ensemble)" in text
     assert "python -m benchmark calibrate --replications 3" in text
+    assert "## The test at the boundary of its null" in text and "of 2000 draws" in text
