@@ -386,7 +386,8 @@ def _parse_dates(label: str, column: str, cells: list[str], lines: list[int],
                          f"{_count(len(bad), 'row')} (first: line {lines[bad[0]]}, {_show(cells[bad[0]])})")
         return parsed
     parsed = _to_datetimes([cell.strip() for cell in cells])
-    bad = [i for i, cell in enumerate(cells) if pd.isna(parsed[i]) or not _YEAR.search(cell)]
+    bad = [i for i, cell in enumerate(cells)  # a year before 1 ("-1000") parses, then breaks every date method
+           if pd.isna(parsed[i]) or not _YEAR.search(cell) or parsed[i].year < 1]
     if bad:
         _fail(
             label,

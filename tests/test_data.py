@@ -315,3 +315,8 @@ def test_an_explicit_date_format_is_applied_strictly(tmp_path: Path) -> None:
     path = write(tmp_path, "Date,Close\n04/13/2020 10:00,1\n04/14/2020 10:00,2\n")
     load_error(path, "do not match the format", date_format="%d/%m/%Y %H:%M")
     assert load_csv(path, date_format="%m/%d/%Y %H:%M").dates[0] == pd.Timestamp("2020-04-13 10:00")
+
+
+def test_a_negative_year_is_an_unparseable_date(tmp_path: Path) -> None:
+    """Found by the fuzz test: pandas reads "-1000" as the year -1000, which no date method can print."""
+    load_error(write(tmp_path, "Date,Close\n-1000,\n2020-01-02,2\n"), "unparseable dates")
