@@ -120,12 +120,9 @@ def results_from_records(dataset: str, config: ExperimentConfig,
 
 
 @dataclass(frozen=True)
-class Rate:
-    """How often a verdict came out "significantly better than persistence" over the realizations."""
+class Share:
+    """How many of `replications` independent realizations came out significant, with the exact interval."""
 
-    process: str
-    persistence_optimal: bool
-    row: str  # a table row ("linear", "mlp (ensemble)") or "any row" (the family-wise rate)
     replications: int
     significant: int
 
@@ -138,15 +135,24 @@ class Rate:
         return stats.binomial_interval(self.significant, self.replications)
 
 
+@dataclass(frozen=True)
+class Rate(Share):
+    """How often a row was "significantly better than persistence" on one process."""
+
+    process: str = ""
+    persistence_optimal: bool = False
+    row: str = ""  # a table row ("linear", "mlp (ensemble)") or "any row" (the family-wise rate)
+
+
 def rates(process: Process, tables: list[pd.DataFrame]) -> list[Rate]:
     """Per tested row and for the whole family ("any row"), the share of realizations called significant."""
     tested = [t[t["tested"]] for t in tables]
     rows = list(dict.fromkeys(name for t in tested for name in t["model"]))
-    out = [Rate(process.name, process.persistence_optimal, "any row", len(tables),
-                sum(bool(t["significant"].any()) for t in tested))]
+    out = [Rate(len(tables), sum(bool(t["significant"].any()) for t in tested), process.name,
+                process.persistence_optimal, "any row")]
     for row in rows:
         hits = sum(bool(t.loc[t["model"] == row, "significant"].any()) for t in tested)
-        out.append(Rate(process.name, process.persistence_optimal, row, len(tables), hits))
+        out.append(Rate(len(tables), hits, process.name, process.persistence_optimal, row))
     return out
 
 
@@ -165,22 +171,12 @@ def calibrate(design: Design, processes=PROCESSES, progress: Callable[[str], Non
 
 
 @dataclass(frozen=True)
-class BoundarySize:
+class BoundarySize(Share):
     """The test alone at the boundary of its null: seeds whose expected loss equals the reference's exactly."""
 
-    draws: int
-    points: int
-    seeds: int
-    rejections: int
-    alpha: float
-
-    @property
-    def rate(self) -> float:
-        return self.rejections / self.draws
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return stats.binomial_interval(self.rejections, self.draws)
+    points: int = 0
+    seeds: int = 0
+    alpha: float = 0.05
 
 
 def boundary_size(draws: int, points: int, seeds: int, loss: str, alpha: float, base_seed: int = 20261125,
@@ -196,7 +192,7 @@ def boundary_size(draws: int, points: int, seeds: int, loss: str, alpha: float, 
         errors = common + rng.normal(0.0, np.sqrt(1 - shared), (seeds, points))
         reference = rng.normal(0.0, 1.0, points)
         rejections += stats.seed_averaged_dm(errors, reference, loss).pvalue < alpha
-    return BoundarySize(draws, points, seeds, rejections, alpha)
+    return BoundarySize(draws, int(rejections), points, seeds, alpha)
 
 
 def designs(models: tuple[str, ...], replications: int, network_replications: int, seeds: int, epochs: int,

@@ -257,7 +257,7 @@ def render_calibration(rates: list, command: str, designs: list, boundary=None) 
                   "The learners above are worse than persistence on a random walk, so their rates sit below α by "
                   "construction. Where the null holds with equality — every seed's errors drawn from exactly the "
                   f"reference's distribution ({boundary.seeds} correlated seeds, {boundary.points} points) — the "
-                  f"one-sided seed-averaged test rejected in {boundary.rejections} of {boundary.draws} draws: "
+                  f"one-sided seed-averaged test rejected in {boundary.significant} of {boundary.replications} draws: "
                   f"{100 * boundary.rate:.1f}% [{100 * low:.1f}%, {100 * high:.1f}%] at α = {boundary.alpha:g} "
                   "(uncorrected: one test).", ""]
     lines += ["## Processes", ""]
