@@ -100,8 +100,7 @@ def declared_verdict(tracker: Tracker, experiment_id: str, config_hash: str) -> 
     """The verdict settings as the configuration's first run declared them, before any result existed (a later
     run cannot re-declare them: `runner.run` refuses)."""
     first = tracker.first_parent(experiment_id, config_hash)
-    params = settings.from_params(first.params) if first is not None else {}
-    return {k: v for k, v in params.items() if settings.by_name()[k].group == "verdict"}
+    return settings.verdict_from_params(first.params) if first is not None else {}
 
 
 def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:

@@ -131,8 +131,7 @@ def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id:
     first = tracker.first_parent(experiment_id, config.config_hash)
     if first is None:
         return
-    declared = {k: v for k, v in settings.from_params(first.params).items()
-                if settings.by_name()[k].group == "verdict"}
+    declared = settings.verdict_from_params(first.params)
     changed = {k: v for k, v in config.verdict_settings().items() if k in declared and declared[k] != v}
     if changed:
         was = ", ".join(f"{k}={declared[k]}" for k in changed)

@@ -305,6 +305,13 @@ def given(args: argparse.Namespace, table: Iterable[Setting] = TABLE) -> dict:
 
 # ---------------------------------------------------------------- back from the store
 
+def verdict_from_params(params: Mapping[str, str], table: Iterable[Setting] = TABLE) -> dict[str, object]:
+    """The verdict settings a parent run declared (empty for runs of versions that declared none)."""
+    table = tuple(table)
+    verdict = {s.name for s in table if s.group == "verdict"}
+    return {k: v for k, v in from_params(params, table).items() if k in verdict}
+
+
 def from_params(params: Mapping[str, str], table: Iterable[Setting] = TABLE) -> dict[str, object]:
     """Typed setting values from the strings a run logged as params (the inverse of logging them)."""
     parsers = {bool: lambda t: t == "True", int: int, float: float}
