@@ -80,9 +80,7 @@ def plan(values: dict, config_file: str | None = None, set_values: Iterable[str]
     merged = {**file_values, **given}
     models = merged.pop("models", "all")
     seeds = merged.pop("seeds", 5)
-    datasets = _as_list(merged.pop("dataset", catalog.DEFAULT_DATASET))
-    if datasets == ["all"]:
-        datasets = list(catalog.available())
+    datasets = catalog.expand(_as_list(merged.pop("dataset", catalog.DEFAULT_DATASET)))
     if isinstance(merged.get("jobs"), str):
         merged["jobs"] = _jobs(merged["jobs"])
     shared = {"models": registry.select(",".join(_as_list(models))),

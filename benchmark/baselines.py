@@ -34,6 +34,23 @@ class Drift(Persistence):
         return last[:, None] + slope[:, None] * steps[None, :]
 
 
+class SeasonalNaive(Persistence):
+    """Each future step equals the value one season earlier (the same weekday last week for a 5-day season)."""
+
+    def __init__(self, horizon: int, season: int):
+        super().__init__(horizon)
+        self.season = season
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> SeasonalNaive:
+        if x.shape[1] < self.season:
+            raise ValueError(f"seasonal naive needs a lookback of at least its season ({self.season})")
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        steps = np.arange(self.horizon)
+        return x[:, -self.season + steps % self.season, 0]
+
+
 class LinearAutoregression:
     """Ordinary least squares from the window's values to the next `horizon` values (scikit-learn)."""
 

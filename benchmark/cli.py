@@ -160,8 +160,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for name, info in catalog.available().items():
         series = catalog.load(name)
         d = series.describe()
-        rows.append((name, info.kind, d["length"], d["start"], d["end"], info.description))
-    print(tabulate(rows, headers=["dataset", "kind", "points", "start", "end", "description"]))
+        rows.append((name, info.kind, ", ".join(info.groups), d["length"], d["start"], d["end"], info.description))
+    print(tabulate(rows, headers=["dataset", "kind", "groups", "points", "start", "end", "description"]))
+    for group, members in catalog.groups().items():
+        print(f"\n--dataset {group}: {', '.join(members)}")
     return 0
 
 

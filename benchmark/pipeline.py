@@ -8,6 +8,10 @@ Index conventions: a window's *origin* is the index of its first target. Its inp
 their targets in the training part, validation windows in the validation part, test windows in the test part;
 inputs may reach back into the preceding part (that data is observed by then), targets never cross a boundary.
 Test windows step by `horizon`, so every test observation is scored exactly once.
+
+Multi-step strategies (`--strategy`): `direct` trains on windows whose targets are all `horizon` next values (the
+model emits them at once); `recursive` trains on one-step windows and forecasts the test windows by feeding each
+forecast back as the newest input (`recursive_forecast`). Test windows are the same for both.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from benchmark.data import Series
 from benchmark.errors import BenchmarkError
 
 SCALERS = ("minmax", "standard", "window")
+STRATEGIES = ("direct", "recursive")
 WINDOW_TYPES = ("expanding", "sliding")  # backtest folds: the training part grows, or keeps its length
 
 # A window's scale never drops below this share of its level: flat windows (a price stuck for days) must not
@@ -147,12 +152,21 @@ class Prepared:
     series: Series
     bounds: SplitBounds
     lookback: int
-    horizon: int
+    horizon: int  # steps each test window forecasts
     scaler: Scaler
     train: Windows
     val: Windows | None
     test: Windows
     naive_mae_in_sample: float  # the MASE denominator: see `mase_scale`
+    fit_horizon: int = 0  # targets per training/validation window: 1 for recursive, else the horizon (0: horizon)
+
+    def __post_init__(self):
+        if not self.fit_horizon:
+            object.__setattr__(self, "fit_horizon", self.horizon)
+
+    @property
+    def recursive(self) -> bool:
+        return self.fit_horizon != self.horizon
 
     def split_dates(self) -> dict[str, str]:
         """First and last target date of each part (ISO), for logs and the leaderboard."""
@@ -167,21 +181,41 @@ class Prepared:
         return out
 
 
-def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str) -> Prepared:
-    """Split `series` by time, fit the scaler on the training part, and cut windows for every part."""
+def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str,
+            strategy: str = "direct") -> Prepared:
+    """Split `series` by time, fit the scaler on the training part, and cut windows for every part (training and
+    validation windows one step long for the recursive strategy)."""
+    if strategy not in STRATEGIES:
+        raise BenchmarkError(f"unknown strategy '{strategy}' (known: {', '.join(STRATEGIES)})")
     values = series.values
     bounds = split_bounds(len(values), lookback, horizon, test_size, val_size)  # leaves >= 1 training window
+    fit_horizon = 1 if strategy == "recursive" else horizon
     train_values = values[: bounds.val_start]
     fitted = fit_scaler(scaler, train_values)
-    train = _windows(values, window_origins(0, bounds.val_start, lookback, horizon), lookback, horizon, fitted)
+    train = _windows(values, window_origins(0, bounds.val_start, lookback, fit_horizon), lookback, fit_horizon,
+                     fitted)
     val = None
     if bounds.test_start > bounds.val_start:
-        origins = window_origins(bounds.val_start, bounds.test_start, lookback, horizon)
-        val = _windows(values, origins, lookback, horizon, fitted)
+        origins = window_origins(bounds.val_start, bounds.test_start, lookback, fit_horizon)
+        val = _windows(values, origins, lookback, fit_horizon, fitted)
     test_origins = window_origins(bounds.test_start, bounds.length, lookback, horizon, stride=horizon)
     test = _windows(values, test_origins, lookback, horizon, fitted)
     scale = mase_scale(values[: bounds.test_start], test_size)
-    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale)
+    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale, fit_horizon)
+
+
+def recursive_forecast(predict, windows: Windows, scaler: Scaler, horizon: int) -> np.ndarray:
+    """`horizon` steps from each window by feeding forecasts back: `predict` maps scaled inputs [n, lookback, 1]
+    to scaled one-step forecasts [n, 1]. Each step rescales its window by the scaler (a per-window scaler takes the
+    new window's own level and spread, as in training). Returns forecasts on the price scale [n, horizon]."""
+    x = windows.x.astype(np.float64)
+    out = np.empty((len(x), horizon))
+    for step in range(horizon):
+        loc, scale = scaler.window_stats(x)
+        scaled = np.asarray(predict(((x - loc) / scale)[..., None]), dtype=np.float64).reshape(len(x), -1)[:, :1]
+        out[:, step] = (scaled * scale + loc)[:, 0]
+        x = np.concatenate([x[:, 1:], out[:, step:step + 1]], axis=1)
+    return out
 
 
 def mase_scale(observed: np.ndarray, stretch: int) -> float:
@@ -202,7 +236,8 @@ def _slice(series: Series, start: int, stop: int) -> Series:
 
 
 def prepare_folds(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str,
-                  folds: int = 1, step: int | None = None, window_type: str = "expanding") -> list[Prepared]:
+                  folds: int = 1, step: int | None = None, window_type: str = "expanding",
+                  strategy: str = "direct") -> list[Prepared]:
     """Rolling-origin folds, oldest first; fold k's test period ends (folds - 1 - k) * step points before the end.
 
     Each fold is prepared on its own slice of the series, so its scaler is fitted on its own training part and
@@ -217,5 +252,5 @@ def prepare_folds(series: Series, lookback: int, horizon: int, test_size: int, v
     for k in range(folds):
         end = first_end + k * step
         start = end - first_end if window_type == "sliding" else 0
-        out.append(prepare(_slice(series, start, end), lookback, horizon, test_size, val_size, scaler))
+        out.append(prepare(_slice(series, start, end), lookback, horizon, test_size, val_size, scaler, strategy))
     return out

@@ -5,7 +5,9 @@ A model file holds a docstring, `DEFAULTS` (its hyper-parameters) and
 passes explicitly. Optional module constants, each independent of the others:
 
 - `FAMILY`: "keras" (default; `build` returns an uncompiled Keras model, compiled and trained the same way for every
-  network) or "estimator" (`build` returns an `Estimator`: `fit(x, y)` and `predict(x)` on the same scaled arrays);
+  network), "estimator" (`build` returns an `Estimator`: `fit(x, y)` and `predict(x)` on the same scaled arrays) or
+  "series" (`build` returns a `SeriesForecaster`: a statistical model fitted on the training part of the price
+  series, then forecasting from every test origin with fixed parameters);
 - `STOCHASTIC`: trained once per seed (default True for keras, False for estimator); a stochastic estimator gets
   its seed as `options.seed`;
 - `REFERENCE = True`: the model every other one is judged against (exactly one: `naive`);
@@ -38,7 +40,7 @@ MODELS_DIR = bundled("models")
 # Extra folders of model files (os.pathsep-separated), e.g. your own architectures kept outside this repository.
 EXTRA_MODELS_ENV = "FORECAST_BENCHMARK_MODELS"
 
-FAMILIES = ("keras", "estimator")
+FAMILIES = ("keras", "estimator", "series")
 # The builder's leading parameters, passed positionally by the trainer; every later parameter is a hyper-parameter.
 FIXED_PARAMETERS = ("input_shape", "horizon", "options")
 
@@ -63,6 +65,21 @@ class Estimator(Protocol):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """x: [n, lookback, 1] -> [n, horizon] scaled forecasts."""
+        ...
+
+
+@runtime_checkable
+class SeriesForecaster(Protocol):
+    """What a "series" builder returns: fitted once on the training part of the series (price scale), then run with
+    those parameters fixed over the observed values."""
+
+    def fit(self, train: np.ndarray) -> SeriesForecaster:
+        """train: the training part's values, oldest first; returns self."""
+        ...
+
+    def forecast(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """[len(origins), horizon] forecasts; row i may use values[:origins[i]] only (tested by perturbing the
+        values after an origin)."""
         ...
 
 
@@ -94,7 +111,7 @@ class ModelSpec:
 
     @property
     def kind(self) -> str:
-        """The label reports use: "neural" for the Keras family, "baseline" for estimators."""
+        """The label reports use: "neural" for the Keras family, "baseline" for estimators and statistical models."""
         return "neural" if self.family == "keras" else "baseline"
 
 
@@ -189,7 +206,7 @@ def neural_names() -> list[str]:
 
 
 def baseline_names() -> list[str]:
-    """The estimators, which always run."""
+    """The estimators and statistical models, which always run."""
     return [name for name, spec in registry().items() if spec.family != "keras"]
 
 

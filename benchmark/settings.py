@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from benchmark.data import FILL_METHODS
 from benchmark.errors import BenchmarkError
 from benchmark.optimization import LOSSES, OPTIMIZERS
-from benchmark.pipeline import SCALERS, WINDOW_TYPES
+from benchmark.pipeline import SCALERS, STRATEGIES, WINDOW_TYPES
 
 PRESETS = ("default", "classic")
 GROUPS = {  # group -> heading of its block in `run --help`
@@ -93,7 +93,8 @@ def _both(classic, default) -> dict:
 
 TABLE: tuple[Setting, ...] = (
     # ---- data
-    Setting("dataset", str, "dataset name, a comma list, or 'all' (default: msft; see `datasets`)", "data",
+    Setting("dataset", str, "dataset name, a group (prices: the five bundled price series), a comma list, or 'all' "
+            "(default: msft; see `datasets`)", "data",
             default="msft", file_types=(str, list)),
     Setting("data", str, "your own CSV with a date and a price column", "data", metavar="PATH.csv",
             hashed=False),  # the data counts by its checksum, not its path
@@ -119,7 +120,12 @@ TABLE: tuple[Setting, ...] = (
     # trading days, so a verdict rests on 250 points rather than 60, with the year before it for validation.
     Setting("lookback", int, "past values each forecast sees (the window length)", "protocol",
             presets=_both(60, 60), minimum=1, metavar="N", sweepable=True, aliases=("window",)),
-    Setting("horizon", int, "steps ahead to forecast", "protocol", presets=_both(1, 1), minimum=1, metavar="N"),
+    Setting("horizon", int, "steps ahead to forecast; errors are reported per lead time 1..N", "protocol",
+            presets=_both(1, 1), minimum=1, metavar="N"),
+    Setting("strategy", str, "multi-step forecasts: direct (the network emits all --horizon values) or recursive "
+            "(a one-step model fed its own forecasts); statistical models always use their own recursion",
+            "protocol", default="direct", choices=STRATEGIES,
+            hashed=lambda values: values["strategy"] != "direct" and values["horizon"] > 1),
     Setting("scaler", str, "minmax / standard: fitted on the training part; window: each window's own level and "
             "spread", "protocol", presets=_both("minmax", "window"), choices=SCALERS, sweepable=True),
     Setting("test_size", int, "points in the test period", "protocol", presets=_both(60, 250), minimum=1,

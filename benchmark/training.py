@@ -1,4 +1,5 @@
-"""Fitting: every Keras model is compiled and trained the same way; estimators are fitted on the same windows."""
+"""Fitting: every Keras model is compiled and trained the same way; estimators are fitted on the same windows;
+statistical models on the training part of the same series. Every family forecasts the same test windows."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from benchmark import optimization
 from benchmark.config import ExperimentConfig
-from benchmark.pipeline import Prepared
+from benchmark.pipeline import Prepared, recursive_forecast
 from benchmark.registry import BuildOptions, ModelSpec
 
 
@@ -97,17 +98,44 @@ def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
     is not stochastic runs once with seed None and is trained under seed 0, so it is reproducible too.
     """
     input_shape = (prepared.lookback, 1)
+    options = BuildOptions(unroll=config.unroll, seed=seed)
+    if spec.family == "series":
+        return _fit_series(spec.build(input_shape, prepared.horizon, options, **hyperparams), prepared)
     if spec.family == "estimator":
         start = time.perf_counter()
-        options = BuildOptions(unroll=config.unroll, seed=seed)
-        estimator = spec.build(input_shape, prepared.horizon, options, **hyperparams)
+        estimator = spec.build(input_shape, prepared.fit_horizon, options, **hyperparams)
         estimator.fit(prepared.train.inputs, prepared.train.targets)
-        predictions = estimator.predict(prepared.test.inputs)
+        predictions = test_forecasts(estimator.predict, prepared)
         val = estimator.predict(prepared.val.inputs) if prepared.val is not None else None
         return Fit(predictions, val, train_seconds=time.perf_counter() - start)
     if spec.family != "keras":
         raise ValueError(f"model '{spec.name}' has unknown family {spec.family!r}")
     return _fit_keras(spec, hyperparams, prepared, config, 0 if seed is None else seed)
+
+
+def test_forecasts(predict, prepared: Prepared) -> np.ndarray:
+    """The test windows' scaled forecasts [n, horizon]: one call for the direct strategy, fed back step by step for
+    the recursive one (then mapped to the test windows' scale, so every family returns the same thing)."""
+    test = prepared.test
+    if not prepared.recursive:
+        return np.asarray(predict(test.inputs))
+    prices = recursive_forecast(predict, test, prepared.scaler, prepared.horizon)
+    return (prices - test.loc) / test.scale
+
+
+def _fit_series(forecaster, prepared: Prepared) -> Fit:
+    """A statistical model: parameters from the training part, then every origin's forecasts with them fixed
+    (multi-step forecasts come from the model's own recursion whatever the strategy)."""
+    start = time.perf_counter()
+    values, test, val = prepared.series.values, prepared.test, prepared.val
+    forecaster.fit(values[: prepared.bounds.val_start])
+    predictions = (forecaster.forecast(values, test.origins, prepared.horizon) - test.loc) / test.scale
+    val_scaled = None
+    if val is not None:
+        val_scaled = (forecaster.forecast(values, val.origins, prepared.fit_horizon) - val.loc) / val.scale
+    if not np.all(np.isfinite(predictions)):
+        raise TrialFailed("the model forecast non-finite values")
+    return Fit(predictions, val_scaled, train_seconds=time.perf_counter() - start)
 
 
 def epoch_timer():
@@ -139,7 +167,7 @@ def _compiled_key(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
     """What makes two trials' compiled models interchangeable: the builder and its arguments (BuildOptions less the
     seed, which only sets the state `_seeded_model` copies in), and compile()'s."""
     return (spec.name, spec.build, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback,
-            prepared.horizon, config.optimizer, config.learning_rate, config.loss, config.steps_per_execution,
+            prepared.fit_horizon, config.optimizer, config.learning_rate, config.loss, config.steps_per_execution,
             config.unroll)
 
 
@@ -161,7 +189,7 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
     keras.utils.set_random_seed(seed)
     options = BuildOptions(unroll=config.unroll, seed=seed)
     with private_python_random(seed):
-        fresh = spec.build((prepared.lookback, 1), prepared.horizon, options, **hyperparams)
+        fresh = spec.build((prepared.lookback, 1), prepared.fit_horizon, options, **hyperparams)
     optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     with _COMPILED_LOCK:
         cached = _COMPILED.pop(key, None)
@@ -209,7 +237,8 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     if not losses or not all(math.isfinite(v) for v in losses):
         raise TrialFailed(f"training loss became non-finite at epoch {len(losses)}")
 
-    predictions = model.predict(prepared.test.inputs.astype(np.float32), batch_size=1024, verbose=0)
+    predictions = test_forecasts(
+        lambda inputs: model.predict(inputs.astype(np.float32), batch_size=1024, verbose=0), prepared)
     if not np.all(np.isfinite(predictions)):
         raise TrialFailed("the model predicted non-finite values")
     val = None if validation is None else model.predict(validation[0], batch_size=1024, verbose=0)

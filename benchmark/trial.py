@@ -87,7 +87,7 @@ def prepared_for(config: ExperimentConfig) -> list[Prepared]:
     series = catalog.load_series(config)
     try:
         return prepare_folds(series, config.lookback, config.horizon, config.test_size, config.val_size,
-                             config.scaler, config.folds, config.fold_step, config.window_type)
+                             config.scaler, config.folds, config.fold_step, config.window_type, config.strategy)
     except BenchmarkError as exc:
         raise BenchmarkError(f"{config.data or config.dataset}: {exc}") from None
 
@@ -133,6 +133,19 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     return pd.concat(frames, ignore_index=True), fits, val_mae
 
 
+def lead_time_metrics(frame: pd.DataFrame) -> dict[str, float]:
+    """MAE and RMSE at each lead time (`step3.mae`: three steps ahead) when forecasts reach beyond one step."""
+    if frame["step"].max() == 1:
+        return {}
+    errors = frame["predicted"] - frame["actual"]
+    grouped = errors.groupby(frame["step"])
+    out = {}
+    for step, mae, mse in zip(grouped.groups, grouped.apply(lambda e: e.abs().mean()),
+                              grouped.apply(lambda e: (e ** 2).mean()), strict=True):
+        out[f"step{step}.mae"], out[f"step{step}.rmse"] = float(mae), float(np.sqrt(mse))
+    return out
+
+
 def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
              seed: int | None) -> TrialRecord:
     """Train and score one trial: one model per fold, errors on the original price scale."""
@@ -149,6 +162,7 @@ def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config:
     best = [f.best_epoch for f in fits if f.best_epoch is not None]
     if best:
         metrics["best_epoch"] = float(np.mean(best))
+    metrics.update(lead_time_metrics(frame))
     if len(fits) > 1:
         for k, fold in frame.groupby("fold"):
             metrics.update({f"fold{k}.{name}": v for name, v in frame_metrics(fold).items()

@@ -1,0 +1,10 @@
+"""Theta method: exponential smoothing plus half the linear trend, on log prices (statsmodels), fitted on train."""
+
+FAMILY = "series"  # fitted on the training part of the series; forecasts every test origin with fixed parameters
+DEFAULTS = {"log": True}
+
+
+def build(input_shape, horizon, options, log):
+    from benchmark.statistical import Theta
+
+    return Theta(log)
