@@ -278,3 +278,49 @@ def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return ranks.sort_values("mean rank")
 
 
+
+
+def lead_time_table(results: Results, table: pd.DataFrame) -> pd.DataFrame | None:
+    """Errors and tests at each lead time (None for one-step forecasts): one row per (table row, step).
+
+    `mae`/`rmse` are means over seeds (a seed ensemble scores its mean forecast). Each tested row is tested against
+    persistence at each step on the headline metric's loss (seed-averaged for stochastic models), with the HLN
+    correction for h = step. These tests form their own declared family, every (row, step) pair, Holm-adjusted
+    over all of them: a secondary analysis beside the pooled verdict, never a second chance for a row.
+    """
+    meta = results.meta
+    if meta.horizon < 2:
+        return None
+    loss, reference = LOSS_OF_METRIC[meta.metric], meta.reference
+    per_trial = forecasts(results)
+    blends = ensembles(results) if meta.ensembles else {}
+    rows = []
+    for _, entry in table.iterrows():
+        if entry["row"] == "ensemble":
+            frames = [blends[entry["model"].removesuffix(" (ensemble)")]]
+        else:
+            frames = [f for (m, _), f in per_trial.items() if m == entry["model"]]
+        reference_frame = next(f for (m, _), f in per_trial.items() if m == reference)
+        for step in range(1, meta.horizon + 1):
+            errors = np.stack([_errors(f[f["step"] == step]) for f in frames])  # [seeds, origins]
+            row = {"model": entry["model"], "row": entry["row"], "tested": bool(entry["tested"]), "step": step,
+                   "mae": float(np.abs(errors).mean(axis=1).mean()),
+                   "rmse": float(np.sqrt((errors ** 2).mean(axis=1)).mean()), "p_value": np.nan}
+            if entry["tested"]:
+                reference_errors = _errors(reference_frame[reference_frame["step"] == step])
+                row["p_value"] = stats.seed_averaged_dm(errors, reference_errors, loss, step).pvalue
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    tested = out["tested"].to_numpy(dtype=bool)
+    out["p_holm"] = np.nan
+    out.loc[tested, "p_holm"] = stats.holm(out.loc[tested, "p_value"].to_numpy(dtype=float))
+    out["significant"] = tested & (out["p_holm"] < meta.alpha).to_numpy()
+    return out
+
+
+def skill_across(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """[models, datasets] skill against persistence on the headline metric (1 - metric / persistence's), with
+    whether the row was significantly better on that dataset (each dataset its own declared family)."""
+    skill = pd.DataFrame({name: t.set_index("model")["skill"] for name, t in tables.items()})
+    significant = pd.DataFrame({name: t.set_index("model")["significant"] for name, t in tables.items()})
+    return pd.concat({"skill": skill, "significant": significant}, axis=1)

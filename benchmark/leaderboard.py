@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 
 from benchmark import settings
-from benchmark.comparison import LOSS_OF_METRIC, Results, RunMeta, fold_tables, friedman_across, summary_across
+from benchmark.comparison import (
+    LOSS_OF_METRIC,
+    Results,
+    RunMeta,
+    fold_tables,
+    friedman_across,
+    skill_across,
+    summary_across,
+)
 from benchmark.stats import FriedmanResult
 from benchmark.verdict import noise_note, verdict
 
@@ -68,7 +76,7 @@ def _seeds_text(seeds: tuple[int, ...]) -> str:
 
 
 def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
-           level: int = 1, extra: list[str] | None = None) -> str:
+           level: int = 1, extra: list[str] | None = None, lead: pd.DataFrame | None = None) -> str:
     """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2."""
     from tabulate import tabulate
 
@@ -104,6 +112,7 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
         "",
         *table_notes(m),
         "",
+        *lead_time_lines(lead, m, h2),
     ]
     lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
     unfinished = results.failed
@@ -128,6 +137,50 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
     if figures:
         lines += [f"{h2} Figures", ""] + [f"![{title}]({path})" for title, path in figures.items()] + [""]
     return "\n".join(lines)
+
+
+def lead_time_lines(lead: pd.DataFrame | None, meta: RunMeta, h2: str) -> list[str]:
+    """The per-lead-time table: each row's headline error at steps 1..H, ✓ where its own test at that step passes."""
+    if lead is None:
+        return []
+    from tabulate import tabulate
+
+    metric = meta.metric
+    steps = sorted(lead["step"].unique())
+    rows = []
+    for model, group in lead.groupby("model", sort=False):
+        by_step = group.set_index("step")
+        rows.append([model, *[f"{by_step.loc[k, metric]:.4g}" + (" ✓" if by_step.loc[k, "significant"] else "")
+                              for k in steps]])
+    tested = int(lead["tested"].sum())
+    strategy = meta.get("strategy") or "direct"
+    how = ("recursive: one-step networks and estimators fed their own forecasts" if strategy == "recursive" else
+           "direct: one network output per step")
+    return [f"{h2} Errors by lead time ({metric.upper()}, mean over seeds; strategy {how}; statistical models "
+            "use their own recursion)", "",
+            tabulate(rows, headers=["model", *[f"step {k}" for k in steps]], tablefmt="github",
+                     disable_numparse=True), "",
+            f"✓: better than persistence at that lead time, in a secondary family of {tested} one-sided tests "
+            f"(every tested row at every step; Diebold–Mariano/HLN with h = step on {LOSS_OF_METRIC[metric]} "
+            f"error, Holm-adjusted over the {tested} at α = {meta.alpha:g}). The verdict above is the pooled test "
+            "over all steps; this table does not change it.", ""]
+
+
+def skill_lines(tables: Mapping[str, pd.DataFrame], metric: str) -> list[str]:
+    """Each model's skill against persistence on every dataset (✓ where that dataset's family found it
+    significantly better)."""
+    from tabulate import tabulate
+
+    frame = skill_across(tables)
+    skill, significant = frame["skill"], frame["significant"]
+    order = skill.mean(axis=1).sort_values(ascending=False).index
+    rows = [[model, *[("–" if pd.isna(skill.loc[model, d]) else
+                       f"{100 * skill.loc[model, d]:+.1f}%" + (" ✓" if significant.loc[model, d] is True else ""))
+                      for d in skill.columns]] for model in order]
+    return [f"## Skill against persistence on each dataset (1 − {metric.upper()} / persistence's)", "",
+            tabulate(rows, headers=["model", *skill.columns], tablefmt="github", disable_numparse=True), "",
+            "Positive: lower error than persistence. ✓: significantly better in that dataset's declared family "
+            "(Holm); without ✓ the difference is within what the test attributes to chance.", ""]
 
 
 def protocol_text(meta: RunMeta) -> str:
@@ -202,6 +255,7 @@ def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dic
     lines += friedman_lines(friedman, "datasets", "##")
     if figure:
         lines += [f"![Critical-difference diagram]({figure})", ""]
+    lines += skill_lines(tables, metric)
     lines += ["Verdicts per dataset (each its own declared family):", ""]
     lines += [f"- **{name}**: {verdict(table, metas[name])}" for name, table in tables.items()]
     return "\n".join([*lines, "", *sections])

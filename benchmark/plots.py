@@ -164,9 +164,29 @@ def critical_difference_figure(result, blocks: str):
     return fig
 
 
-def all_figures(results, table, pvalues) -> dict:
+def lead_time_figure(lead: pd.DataFrame, metric: str, dataset: str, reference: str = "naive"):
+    """Error against lead time, one line per model (seed means; ensembles left out), persistence drawn thick."""
+    frame = lead[lead["row"] != "ensemble"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    sns.lineplot(frame, x="step", y=metric, hue="model", style="row", markers=True, dashes=True, ax=ax)
+    ref = frame[frame["model"] == reference]
+    ax.plot(ref["step"], ref[metric], color="black", lw=3, alpha=0.35, label=f"{reference} (reference)")
+    ax.set(title=f"Test {metric.upper()} by lead time ({dataset})", xlabel="lead time (steps ahead)",
+           ylabel=f"test {metric.upper()} (price units)", xticks=sorted(frame["step"].unique()))
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def all_figures(results, table, pvalues, lead: pd.DataFrame | None = None) -> dict:
     """name -> (title, figure) for the leaderboard."""
-    return {
+    extra = {}
+    if lead is not None:
+        extra["lead_time"] = (f"Test {results.meta.metric.upper()} by lead time",
+                              lead_time_figure(lead, results.meta.metric, results.meta.dataset,
+                                               results.meta.reference))
+    return {**extra,
         "seed_distribution": (f"Test {results.meta.metric.upper()} across seeds",
                               seed_distribution_figure(results, results.meta.metric)),
         "forecasts": ("Forecast vs actual, best seed per model", forecast_figure(results, table)),

@@ -15,7 +15,15 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark import settings, sweep
-from benchmark.comparison import Results, RunMeta, build_table, fold_tables, friedman_across, pairwise_pvalues
+from benchmark.comparison import (
+    Results,
+    RunMeta,
+    build_table,
+    fold_tables,
+    friedman_across,
+    lead_time_table,
+    pairwise_pvalues,
+)
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from benchmark.leaderboard import csv_frame, render, render_many
@@ -212,7 +220,8 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
             results, extra, points = load_sweep(uri, experiment_id, config_hashes)
         table = build_table(results)
         pvalues = pairwise_pvalues(results)
-        drawn = plots.all_figures(results, table, pvalues)
+        lead = lead_time_table(results, table)
+        drawn = plots.all_figures(results, table, pvalues, lead)
         folds = friedman_across(fold_tables(results), results.meta.metric, results.meta.alpha) \
             if results.meta.get("protocol") == "backtest" else None
         if folds is not None:
@@ -224,7 +233,7 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
         for name, (title, fig) in drawn.items():
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
-        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra)
+        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead)
         sections.append(Section(uri, results, table, pvalues, paths, text))
     if not many:
         return Report(sections, sections[0].text, figures)

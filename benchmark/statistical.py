@@ -59,13 +59,16 @@ class StateSpace(_Transformed):
     """
 
     def _fit(self, train: np.ndarray) -> None:
-        self.results = self._estimate(train)
+        # Fitted in units of the training part's typical daily change: log returns of ~1% leave the likelihood so
+        # flat that the optimiser wanders for seconds. Both models are scale-equivariant, so forecasts are unchanged.
+        self.unit = float(np.std(np.diff(train))) or 1.0
+        self.results = self._estimate(train / self.unit)
 
     def _estimate(self, train: np.ndarray):
         raise NotImplementedError
 
     def _forecast(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        filtered = self.results.apply(values).filter_results  # same parameters, the observed values
+        filtered = self.results.apply(values / self.unit).filter_results  # same parameters, the observed values
         matrices = [filtered.design, filtered.obs_intercept, filtered.transition, filtered.state_intercept]
         if any(m.shape[-1] != 1 for m in matrices):
             raise ValueError("only time-invariant state-space models can forecast from many origins")
@@ -75,7 +78,7 @@ class StateSpace(_Transformed):
         for step in range(horizon):
             out[:, step] = (obs_intercept[:, None] + design @ state)[0]
             state = transition @ state + state_intercept[:, None]
-        return out
+        return out * self.unit
 
 
 class Arima(StateSpace):
