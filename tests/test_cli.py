@@ -29,8 +29,9 @@ def test_help(command, tmp_path):
 def test_datasets_lists_bundled_and_calibration_series(tmp_path):
     out = run("datasets", cwd=tmp_path)
     assert out.returncode == 0
-    lines = {line.split()[0]: line for line in out.stdout.splitlines()[2:]}
-    assert {"msft", "random_walk", "seasonal_ar"} <= set(lines)
+    lines = {line.split()[0]: line for line in out.stdout.splitlines()[2:] if line.strip()}
+    assert {"msft", "sp500", "nasdaq", "wti", "vix", "random_walk", "seasonal_ar"} <= set(lines)
+    assert "--dataset prices: msft, nasdaq, sp500, vix, wti" in out.stdout
     assert "7983" in lines["msft"] and "1986-03-13" in lines["msft"] and "2017-11-10" in lines["msft"]
 
 

@@ -163,3 +163,25 @@ def test_figures_have_titles_labels_and_legends(tiny_run):
     heat = figures["pvalues"][1].axes[0]
     assert heat.get_title() == "Pairwise Diebold–Mariano p-values"
     assert len(heat.get_xticklabels()) == 7
+
+
+@pytest.mark.slow
+def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critical_difference_figure(tmp_path):
+    """`run --dataset prices` on the five bundled series (tiny protocol, one epoch)."""
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = cli.main(["run", "--dataset", "prices", "--models", "mlp", "--seeds", "1", "--epochs", "1",
+                     "--lookback", "10", "--test-size", "20", "--val-size", "20", "--patience", "1", "--jobs", "1",
+                     "--tracking-uri", store, "--results-dir", str(tmp_path / "results")])
+    assert code == 0
+    text = (tmp_path / "results" / "LEADERBOARD.md").read_text()
+    names = ["msft", "nasdaq", "sp500", "vix", "wti"]
+    assert text.startswith(f"# Leaderboard: {', '.join(names)}")
+    assert "## Across datasets: rank by mean test MAE" in text and "mean rank" in text
+    assert "Friedman" in text and "critical difference" in text
+    assert (tmp_path / "results" / "figures" / "critical_difference.png").is_file()
+    assert "## Skill against persistence on each dataset" in text
+    sections = text.split("\n## Leaderboard: ")[1:]
+    assert [s.split("\n", 1)[0] for s in sections] == names
+    for section in sections:
+        for model in ("mlp", "naive", "drift", "linear", "seasonal_naive", "arima", "ets", "theta"):
+            assert f"| {model} " in section, model
