@@ -196,10 +196,14 @@ def boundary_size(draws: int, points: int, seeds: int, loss: str, alpha: float, 
 
 
 def designs(models: tuple[str, ...], replications: int, network_replications: int, seeds: int, epochs: int,
-            length: int, test_size: int, metric: str, **settings) -> Iterator[Design]:
+            length: int, test_size: int, metric: str, statistical: bool = False, **settings) -> Iterator[Design]:
     """The cheap pass (deterministic models, many realizations) and, when networks are asked for, the network
-    pass (networks and the baselines, fewer realizations, few epochs): each its own declared family."""
-    deterministic = tuple(m for m in registry.registry() if not registry.get(m).stochastic)
+    pass (networks and the baselines, fewer realizations, few epochs): each its own declared family.
+
+    The statistical models (ARIMA, ETS, Theta: `FAMILY = "series"`) join both families only with `statistical`:
+    their maximum-likelihood fits cost about a second per realization, against milliseconds for the others."""
+    deterministic = tuple(m for m, spec in registry.registry().items()
+                          if not spec.stochastic and (statistical or spec.family != "series"))
     networks = tuple(m for m in models if registry.get(m).stochastic)
     base = resolve("default", test_size=test_size, val_size=test_size, epochs=epochs, patience=2,
                    seeds=tuple(range(seeds)), metric=metric, **settings)

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_cal.add_argument("--test-size", type=int, default=250, metavar="N",
                        help="test points, and as many validation points (default 250)")
     p_cal.add_argument("--metric", choices=["mae", "rmse"], default="mae", help="headline metric and test loss")
+    p_cal.add_argument("--statistical", action="store_true",
+                       help="include the ARIMA, ETS and Theta baselines in the families (about 1 s per realization)")
     p_cal.add_argument("--output", default="results/CALIBRATION.md", help="the generated report ('-': print only)")
     p_cal.set_defaults(func=cmd_calibrate)
     p_perf = sub.add_parser("perf", help="measure the suite against the plain Keras loop (writes PERFORMANCE.md)")
@@ -181,7 +183,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise BenchmarkError("--network-replications must not be negative")
     models = tuple(m for m in registry.select(args.models) if registry.get(m).stochastic)
     designs = list(calibration.designs(models, args.replications, args.network_replications, args.seeds,
-                                       args.epochs, args.length, args.test_size, args.metric))
+                                       args.epochs, args.length, args.test_size, args.metric, args.statistical))
     if args.output != "-":
         from benchmark.runner import check_writable
 

@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from benchmark import registry
+from benchmark import backends, registry
 from benchmark.errors import BenchmarkError
 from benchmark.recording import run_trial
 from benchmark.tracking import Tracker
-from benchmark.training import configure_tensorflow
 from benchmark.trial import TrialResult, TrialSpec
 
 LOST = "worker process died during the trial"
@@ -47,14 +46,14 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def init_worker(threads: int, parent: int | None = None) -> None:
-    """Tie the worker's life to its parent's, set its thread counts (they must be in the environment before
-    TensorFlow initialises), then import and configure TensorFlow once, so no trial pays for it."""
+def init_worker(threads: int, parent: int | None = None, backend: str = backends.DEFAULT) -> None:
+    """Tie the worker's life to its parent's, choose its Keras backend and thread counts (both must be in the
+    environment before Keras and its backend initialise), then import and configure them once, so no trial pays
+    for it."""
     if parent is not None:
         die_with_parent(parent)
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-    configure_tensorflow()
+    backends.select(backend, threads)
+    backends.configure(backend)
 
 
 def threads_per_worker(jobs: int) -> int:
@@ -90,7 +89,7 @@ def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
     """
     if jobs <= 1 or len(specs) <= 1:
         if any(registry.get(spec.model).family == "keras" for spec in specs):
-            configure_tensorflow()  # once, before the first trial's clock starts
+            backends.configure(specs[0].config.backend)  # once, before the first trial's clock starts
         for spec in specs:
             yield run_trial(spec)
         return
@@ -110,7 +109,7 @@ def _pool_round(specs: list[TrialSpec], jobs: int):
     """Run specs in one pool; return (trials that never started, trials lost with a dying worker)."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker,
-                               initargs=(threads_per_worker(jobs), os.getpid()))
+                               initargs=(threads_per_worker(jobs), os.getpid(), specs[0].config.backend))
     futures = {pool.submit(run_trial, spec): spec for spec in specs}
     broken: list[TrialSpec] = []
     try:
@@ -167,7 +166,7 @@ def run_dask(specs: list[TrialSpec], scheduler: str | None, jobs: int) -> Iterat
     try:
         threads = threads_per_worker(jobs) if cluster is not None else 0
         if threads:
-            client.run(init_worker, threads)
+            client.run(init_worker, threads, None, specs[0].config.backend)
         attempts = dict.fromkeys(specs, 0)
 
         def submit(spec: TrialSpec):

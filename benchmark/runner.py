@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark import executors, registry, sweep, tracking
+from benchmark import backends, executors, registry, sweep, tracking
 from benchmark.config import ExperimentConfig
 from benchmark.errors import BenchmarkError
 from benchmark.tracking import Tracker, seed_text
@@ -148,6 +148,7 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     if config.executor == "dask" and config.scheduler and not tracking.is_remote(uri):
         raise BenchmarkError(f"--executor dask with --scheduler needs a tracking server (--tracking-uri "
                              f"http://HOST:PORT): workers on other hosts cannot write to {uri}")
+    backends.check(config.backend)
     tracking.check_reachable(uri)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))
@@ -179,7 +180,7 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     check_declaration(config, tracker, experiment_id)
     tracker.mark_stale(experiment_id, config.config_hash)
     todo, skipped = pending(config, tracker, experiment_id)
-    env = tracking.environment_tags()  # one git call per invocation, shared by the parent and every trial
+    env = tracking.environment_tags(config.backend)  # one git call per invocation, shared by the parent and every trial
     parent = start_parent(config, tracker, experiment_id, command, env)
     specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
     if skipped:

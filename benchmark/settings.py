@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from benchmark.backends import BACKENDS
 from benchmark.data import FILL_METHODS
 from benchmark.errors import BenchmarkError
 from benchmark.optimization import LOSSES, OPTIMIZERS
@@ -148,6 +149,10 @@ TABLE: tuple[Setting, ...] = (
             presets=_both(False, True), sweepable=True),
     Setting("patience", int, "early-stopping patience in epochs", "training", presets=_both(0, 5), minimum=0,
             metavar="N", sweepable=True),
+    Setting("backend", str, "Keras backend: tensorflow (default) or jax (the jax extra: pip install "
+            "'forecast-benchmark[jax]'); the numbers differ between backends, so each is its own experiment",
+            "training", default="tensorflow", choices=BACKENDS,
+            hashed=lambda values: values["backend"] != "tensorflow"),
     Setting("unroll", bool, "unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
             "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
             "slightly, so unrolled runs are a separate experiment", "training", default=False,

@@ -38,6 +38,7 @@ EXPERIMENT_DESCRIPTION = (
 RUN_TYPE = "run_type"
 PARENT, TRIAL = "parent", "trial"  # values of RUN_TYPE
 CONFIG_HASH = "config_hash"
+BACKEND = "benchmark.backend"  # the Keras backend the trials ran on
 MODEL_HASH = "model_hash"
 SWEEP_ID = "sweep_id"
 FAILURE_REASON = "failure_reason"
@@ -155,15 +156,17 @@ def experiment_name(dataset: str) -> str:
     return f"{EXPERIMENT_PREFIX}/{dataset}"
 
 
-def environment_tags() -> dict[str, str]:
-    """Versions, commit and CPU: what decides whether two runs' numbers may be compared bit for bit."""
+def environment_tags(backend: str = "tensorflow") -> dict[str, str]:
+    """Versions, commit, CPU and Keras backend: what decides whether two runs' numbers may be compared bit for
+    bit."""
     from importlib.metadata import PackageNotFoundError, version
 
     tags = {"benchmark.cpu": platform.processor() or platform.machine(),
             "benchmark.python": platform.python_version(),
             "benchmark.onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-            "benchmark.git_commit": git_commit()}
-    for package in ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scikit-learn"):
+            "benchmark.git_commit": git_commit(), BACKEND: backend}
+    packages = ("tensorflow", "keras", "mlflow", "numpy", "pandas", "scikit-learn", "statsmodels")
+    for package in (*packages, "jax", "jaxlib") if backend == "jax" else packages:
         with contextlib.suppress(PackageNotFoundError):
             tags[f"{VERSION_PREFIX}{package}"] = version(package)
     return tags

@@ -131,8 +131,9 @@ def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
     import keras
 
     from benchmark import registry
+    from benchmark.backends import configure_tensorflow
     from benchmark.registry import BuildOptions
-    from benchmark.training import configure_tensorflow, epoch_timer
+    from benchmark.training import epoch_timer
 
     configure_tensorflow()
     prepared = classic_windows(csv)
