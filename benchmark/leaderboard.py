@@ -251,7 +251,10 @@ def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dic
     lines = [f"# Leaderboard: {', '.join(tables)}", "",
              f"## Across datasets: rank by mean test {metric.upper()} on each dataset, and the mean rank", "",
              tabulate(summary.reset_index(names="model"), headers="keys", tablefmt="github", showindex=False,
-                      floatfmt=".2f", missingval="–"), ""]
+                      floatfmt=".2f", missingval="–"), "",
+             "Every row of each dataset's table is ranked here, seed ensembles included. The Friedman test below "
+             "ranks the models only (networks by their mean over seeds, and the baselines): an ensemble is an "
+             "aggregate of its network's seeds, not a model of its own, so its ranks differ from this table's.", ""]
     lines += friedman_lines(friedman, "datasets", "##")
     if figure:
         lines += [f"![Critical-difference diagram]({figure})", ""]

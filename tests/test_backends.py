@@ -94,3 +94,16 @@ def test_jax_and_tensorflow_agree_within_seed_noise_but_not_bit_for_bit(tmp_path
     assert tf != jax
     mean_tf, mean_jax = sum(tf.values()) / 3, sum(jax.values()) / 3
     assert abs(mean_jax - mean_tf) <= 0.15 * mean_tf
+
+
+@needs_jax
+def test_a_single_threaded_jax_worker_gets_single_threaded_xla(tmp_path):
+    """What init_worker does for `--jobs 2` on two cores, in a fresh process: JAX's CPU compiler flags are set
+    before JAX starts, and Keras runs JAX."""
+    code = ("import os\nfrom benchmark import backends\nbackends.select('jax', threads=1)\nbackends.configure('jax')\n"
+            "import keras\nprint(keras.config.backend(), os.environ['XLA_FLAGS'], os.environ['TF_NUM_INTRAOP_THREADS'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    backend, *flags, tf_threads = out.stdout.split()
+    assert backend == "jax" and tf_threads == "1"
+    assert "--xla_cpu_multi_thread_eigen=false" in flags and "intra_op_parallelism_threads=1" in flags
