@@ -36,6 +36,13 @@ class Results:
                           for s in self.report.sections], ignore_index=True)
 
     @property
+    def lead_times(self) -> pd.DataFrame | None:
+        """Errors and tests by lead time (one row per table row and step: mae, rmse, p_value, p_holm,
+        significant), per dataset; None for one-step forecasts."""
+        frames = [s.lead.assign(dataset=s.results.meta.dataset) for s in self.report.sections if s.lead is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    @property
     def verdict(self) -> str:
         """The verdict in words (one paragraph per dataset)."""
         from benchmark.verdict import verdict

@@ -187,6 +187,7 @@ class Section:
     pvalues: pd.DataFrame
     figures: dict[str, str]  # title -> path relative to the results folder
     text: str
+    lead: pd.DataFrame | None = None  # errors and tests by lead time (horizon > 1)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -234,7 +235,7 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
         text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead)
-        sections.append(Section(uri, results, table, pvalues, paths, text))
+        sections.append(Section(uri, results, table, pvalues, paths, text, lead))
     if not many:
         return Report(sections, sections[0].text, figures)
     tables = {s.results.meta.dataset: s.table for s in sections}

@@ -100,8 +100,9 @@ def test_jax_and_tensorflow_agree_within_seed_noise_but_not_bit_for_bit(tmp_path
 def test_a_single_threaded_jax_worker_gets_single_threaded_xla(tmp_path):
     """What init_worker does for `--jobs 2` on two cores, in a fresh process: JAX's CPU compiler flags are set
     before JAX starts, and Keras runs JAX."""
-    code = ("import os\nfrom benchmark import backends\nbackends.select('jax', threads=1)\nbackends.configure('jax')\n"
-            "import keras\nprint(keras.config.backend(), os.environ['XLA_FLAGS'], os.environ['TF_NUM_INTRAOP_THREADS'])")
+    code = ("import os\nfrom benchmark import backends\nbackends.select('jax', threads=1)\n"
+            "backends.configure('jax')\nimport keras\n"
+            "print(keras.config.backend(), os.environ['XLA_FLAGS'], os.environ['TF_NUM_INTRAOP_THREADS'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     backend, *flags, tf_threads = out.stdout.split()

@@ -110,3 +110,9 @@ def test_a_five_step_run_reports_errors_by_lead_time(tmp_path, tiny_csv, strateg
     runs = tracker.trials(experiment, parent.tags["config_hash"], status="FINISHED")
     assert len(runs) == 8  # mlp and the 7 baselines
     assert all({f"step{k}.mae" for k in range(1, 6)} <= set(r.metrics) for r in runs)
+    import benchmark
+
+    lead = benchmark.load(store, "tiny").lead_times  # the same table through the Python API
+    assert sorted(lead["step"].unique()) == [1, 2, 3, 4, 5]
+    assert set(lead.loc[lead["model"] == "naive", "tested"]) == {False}
+    assert lead.loc[lead["tested"], "p_holm"].between(0, 1).all()

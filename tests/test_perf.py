@@ -4,6 +4,7 @@ report is a pure function of the stored JSON; the perf package stands apart from
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -28,13 +29,15 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert render_file(tmp_path / "perf.json") == text  # the raw results re-render the same report
     sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
     targets = sections["Targets (ratios from this run)"]
-    for row in ("suite `--jobs 1` wall per trial", "throughput grid (4 models × 1 seed × 3 epochs)",
-                "peak RSS per worker", "whole run at `--jobs"):
+    for row in ("suite `--jobs 1` wall per trial", "throughput grid (4 models × 1 seed × 3 epochs), suite",
+                "fastest suite setting", "peak RSS per worker", "whole run at `--jobs"):
         assert sum(row in line and line.count("|") == 5 for line in targets.splitlines()) == 1, row
+    jax = importlib.util.find_spec("jax") is not None  # CI installs it (the test extra): both backends covered
     full = next(v for k, v in sections.items() if k.startswith("Throughput grid"))
     short = next(v for k, v in sections.items() if k.startswith("Short grid"))
     for model in ("mlp", "rnn", "lstm", "gru"):
-        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2  # plain and the best
+        # plain and the best --jobs under each backend
+        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + jax
         assert sum(line.startswith(f"| {model} ") for line in short.splitlines()) == 3  # plain, --jobs 1, best
     for variant in ("plain", "suite --jobs 1", "suite --jobs "):
         assert f"| {variant}" in short
@@ -43,6 +46,13 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert "training windows" in scaling and "window length" in scaling
     unroll = next(v for k, v in sections.items() if k.startswith("Unrolled"))
     assert sum(line.startswith("| rnn ") for line in unroll.splitlines()) == 1
+    default = next(v for k, v in sections.items() if k.startswith("The default run as a user runs it"))
+    measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
+    assert measured[:1 + jax] == ["tensorflow", "jax"][:1 + jax]
+    for model in ("mlp", "rnn", "lstm", "gru"):
+        assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1 + jax
+    if jax:
+        assert "suite jax --jobs" in full and "Faster backend per model" in full
     backends = next(v for k, v in sections.items() if k.startswith("Keras backends"))
     header = next(line for line in backends.splitlines() if line.startswith("| model "))
     assert header.split("|")[2].strip() == "tensorflow"
@@ -74,8 +84,11 @@ def fake_record():
     unroll = tuple({"model": "rnn", "unroll": u, "epoch_seconds": [3.0 if u else 1.0, 0.1 if u else 0.25, 0.12]}
                    for u in (False, True))
     backends = {"tensorflow": grid("short", config.short, 1, 0.5)[0].trials, "jax": "not installed"}
+    default = tuple(dataclasses.replace(m, variant=f"default {backend}")
+                    for m, backend in zip(grid("short", config.short, 1, 1.5)[1:], ("tensorflow", "jax"), strict=True))
     return Record("python -m benchmark perf --quick", machine, config, tuple(grid("full", config.full, 1, 2.0)),
-                  tuple(grid("short", config.short, 2, 1.0)), scaling, unroll, backends, "2025-01-01T00:00:00+00:00")
+                  tuple(grid("short", config.short, 2, 1.0)), scaling, unroll, backends, "2025-01-01T00:00:00+00:00",
+                  default)
 
 
 def test_render_file_rerenders_the_stored_json_identically(tmp_path):
@@ -91,6 +104,10 @@ def test_render_file_rerenders_the_stored_json_identically(tmp_path):
     assert "| suite `--jobs 1` wall per trial / plain reference (short grid) |" in text
     assert "| peak RSS per worker (MB) | 451 | ≤ 1536 | met |" in text
     assert "≤ 23 (this machine)" in text and "- jax: not installed" in text
+    assert "## The default run as a user runs it, per backend" in text
+    assert "| suite jax --jobs 2 " in text and "Faster backend per model, in the default run: mlp: " in text
+    fastest = next(line for line in text.splitlines() if "fastest suite setting" in line)
+    assert "`suite --jobs 2`" in fastest or "`suite jax --jobs 2`" in fastest
 
 
 def test_goals_table_comes_from_the_goals_data():

@@ -16,13 +16,15 @@ STARTED = time.perf_counter()  # before the measured code's imports: TensorFlow'
 
 
 def run(job: dict):
-    """The job's measurement: "grid" (one variant's run), "scaling" or "unroll"."""
+    """The job's measurement: "grid" (one variant's run), "default" (the default run), "scaling" or "unroll"."""
     from benchmark.perf import measure
 
     probe = job["probe"]
     if probe == "grid":
         return measure.grid(job["variant"], job["csv"], job["models"], job["seeds"], job["epochs"], job["jobs"],
-                            started=STARTED)
+                            started=STARTED, backend=job.get("backend", "tensorflow"))
+    if probe == "default":
+        return measure.default_run(job, started=STARTED)
     if probe == "scaling":
         return measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
     if probe == "unroll":

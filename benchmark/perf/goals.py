@@ -30,6 +30,7 @@ class Goal:
 GOALS: tuple[Goal, ...] = (
     Goal("suite `--jobs 1` wall per trial / plain reference (short grid)", "per_trial_ratio", 1.05),
     Goal("{grid}, suite `--jobs {best_jobs}` / plain sequential", "grid_ratio", 0.67),
+    Goal("{grid}, fastest suite setting ({fastest}) / plain sequential", "fastest_grid_ratio", 0.40),
     # What `--jobs auto` budgets per worker, so meeting it means the memory cap never starves a worker.
     Goal("peak RSS per worker", "worker_rss_mb", WORKER_MEMORY / 2**20, unit="MB", digits=0, per_repeat=False),
     Goal("whole run at `--jobs {best_jobs}`: main + workers", "run_gb", "memory_gb", unit="GB", digits=1,

@@ -49,10 +49,10 @@ def run_child(job: dict, folder: Path, what: str, **env: str):
     return json.loads(result_path.read_text())
 
 
-def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int) -> dict:
-    """A grid job: the plain reference for --jobs 0, else the suite with that many jobs."""
+def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int, backend: str = "tensorflow") -> dict:
+    """A grid job: the plain reference for --jobs 0, else the suite with that many jobs on `backend`."""
     return {"probe": "grid", "variant": "plain" if variant_jobs == 0 else "suite", "csv": str(csv),
-            "models": list(models), "seeds": list(seeds), "epochs": epochs, "jobs": variant_jobs}
+            "models": list(models), "seeds": list(seeds), "epochs": epochs, "jobs": variant_jobs, "backend": backend}
 
 
 def measure_grid(config: PerfConfig, grid: str, csv: Path, progress: Progress) -> tuple[Measurement, ...]:
@@ -62,7 +62,8 @@ def measure_grid(config: PerfConfig, grid: str, csv: Path, progress: Progress) -
     for repeat in range(spec.repeats):
         for name, jobs in config.variants(grid).items():
             progress(f"[{grid} grid {repeat + 1}/{spec.repeats}] {name} ...")
-            result = run_child(grid_job(jobs, csv, config.models, spec.seeds, spec.epochs), csv.parent, name)
+            job = grid_job(jobs, csv, config.models, spec.seeds, spec.epochs, config.backend_of(name))
+            result = run_child(job, csv.parent, name)
             out.append(Measurement.from_dict({**result, "variant": name}))
             progress(f"    {name}: {out[-1].wall:.1f} s")
     return tuple(out)
@@ -100,13 +101,36 @@ def measure_backends(config: PerfConfig, csv: Path, progress: Progress) -> dict[
     return out
 
 
+def measure_default(config: PerfConfig, csv: Path, progress: Progress) -> tuple[Measurement, ...]:
+    """The default run as a user runs it (`run --models all`, default preset), once per suite backend, each in a
+    fresh process at the best --jobs."""
+    if not config.default_run:
+        return ()
+    out = []
+    for backend in config.suite_backends:
+        name = f"default {backend}"
+        progress(f"[default run] {backend} ...")
+        job = {"probe": "default", "backend": backend, "jobs": config.best_jobs, "csv": str(csv),
+               **config.default_run}
+        result = run_child(job, csv.parent, name)
+        out.append(Measurement.from_dict({**result, "variant": name}))
+        progress(f"    {name}: {out[-1].wall:.1f} s")
+    return tuple(out)
+
+
 def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
     """Every measurement of `config`, in the report's order of cost: the full grid first, then the rest."""
+    from dataclasses import replace
+
     date = store.now()
+    installed = tuple(b for b in config.suite_backends if importlib.util.find_spec(b) is not None)
+    config = replace(config, suite_backends=installed)  # what was measured is what the record says
     csv = write_prices(config, folder)
     full = measure_grid(config, "full", csv, progress) if config.full else ()
     short = measure_grid(config, "short", csv, progress)
     scaling = measure_scaling(config, folder, progress)
     unroll = measure_unroll(config, csv, progress)
     backends = measure_backends(config, csv, progress)
-    return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date)
+    default = measure_default(config, csv, progress)
+    return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
+                  default)

@@ -71,16 +71,25 @@ def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) 
     return trials
 
 
-def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int, folder: str) -> list[Trial]:
+def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int, folder: str,
+          backend: str = "tensorflow") -> list[Trial]:
     """What `python -m benchmark run --preset classic` does on the same trials (the run and its leaderboard),
     through the Python API; the neural trials' timings as the runner reports them."""
-    from benchmark import registry, report, runner
+    from benchmark import registry
     from benchmark.config import resolve
 
     # registry.select adds the baselines, which a user's run always includes
     config = resolve("classic", data=csv, models=registry.select(",".join(models)), seeds=tuple(seeds),
                      epochs=epochs, jobs=jobs, tracking_uri=f"sqlite:///{folder}/perf.db", experiment="perf",
-                     results_dir=f"{folder}/results")
+                     results_dir=f"{folder}/results", backend=backend)
+    return _run_and_report(config)
+
+
+def _run_and_report(config) -> list[Trial]:
+    """Train (resuming nothing: a fresh store) and write the leaderboard; the neural trials' timings."""
+    from benchmark import backends, report, runner
+
+    backends.select(config.backend)  # before anything imports Keras in this process
     outcome = runner.run(config, command="benchmark.perf suite")
     if outcome.failed:
         first = outcome.failed[0]
@@ -91,8 +100,32 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
             for r in outcome.results if r.seed is not None]
 
 
+def default_run(job: dict, started: float | None = None) -> dict:
+    """`python -m benchmark run --models all` as a user runs it (default preset: Adam, early stopping on the
+    validation year; msft, or the harness's short CSV in quick mode) on one backend: a store.Measurement dict."""
+    from benchmark import registry
+    from benchmark.config import resolve
+
+    started = time.perf_counter() if started is None else started
+    overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
+    data = {"data": job["csv"]} if job.get("data") == "prices" else {"dataset": "msft"}
+    with tempfile.TemporaryDirectory(dir=Path(job["csv"]).parent) as folder:
+        config = resolve("default", models=registry.select("all"), seeds=tuple(range(job["seeds"])),
+                         jobs=job["jobs"], backend=job["backend"], tracking_uri=f"sqlite:///{folder}/perf.db",
+                         experiment="perf", results_dir=f"{folder}/results", **data, **overrides)
+        trials = _run_and_report(config)
+    return _measurement(f"default {job['backend']}", started, trials)
+
+
+def _measurement(variant: str, started: float, trials: list[Trial]) -> dict:
+    wall = time.perf_counter() - started
+    own, children = peak_rss_mb()
+    return {"variant": variant, "wall": wall, "peak_rss_mb": own, "worker_peak_rss_mb": children,
+            "trials": [asdict(t) for t in trials]}
+
+
 def grid(variant: str, csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
-         started: float | None = None) -> dict:
+         started: float | None = None, backend: str = "tensorflow") -> dict:
     """One variant's run of a grid, timed from `started` (perf_counter; default now) to the end, with the
     process's peak memory: a store.Measurement as a dict."""
     started = time.perf_counter() if started is None else started
@@ -100,11 +133,8 @@ def grid(variant: str, csv: str, models: list[str], seeds: list[int], epochs: in
         trials = plain_reference(csv, models, seeds, epochs)
     else:
         with tempfile.TemporaryDirectory(dir=Path(csv).parent) as folder:
-            trials = suite(csv, models, seeds, epochs, jobs, folder)
-    wall = time.perf_counter() - started
-    own, children = peak_rss_mb()
-    return {"variant": variant, "wall": wall, "peak_rss_mb": own, "worker_peak_rss_mb": children,
-            "trials": [asdict(t) for t in trials]}
+            trials = suite(csv, models, seeds, epochs, jobs, folder, backend)
+    return _measurement(variant, started, trials)
 
 
 def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:

@@ -54,21 +54,31 @@ def quantities(record: Record) -> dict[str, list[float]]:
     plain, single, best = short.values()
     per_trial = [sum(t.wall for t in b.trials) / sum(t.wall for t in a.trials)
                  for a, b in zip(plain, single, strict=True)]
-    grid = []
+    grid, fastest = [], []
     if record.full:
-        plain_full, best_full = by_variant(record.full, config, "full").values()
-        grid = [b.wall / a.wall for a, b in zip(plain_full, best_full, strict=True)]
+        plain_full, *suites = by_variant(record.full, config, "full").values()
+        grid = [b.wall / a.wall for a, b in zip(plain_full, suites[0], strict=True)]
+        fastest = [min(s[i].wall for s in suites) / a.wall for i, a in enumerate(plain_full)]
     best_name = list(config.variants("short"))[-1]
     best_runs = [m for m in record.short + record.full if m.variant == best_name]
     worker = max(m.worker_peak_rss_mb for m in best_runs)
     main = max(m.peak_rss_mb for m in best_runs)
-    return {"per_trial_ratio": per_trial, "grid_ratio": grid, "worker_rss_mb": [worker],
+    return {"per_trial_ratio": per_trial, "grid_ratio": grid, "fastest_grid_ratio": fastest, "worker_rss_mb": [worker],
             "run_gb": [(main + config.best_jobs * worker) / 1024]}
+
+
+def fastest_variant(record: Record) -> str:
+    """The suite variant of the full grid with the lowest median wall time ('–' without a full grid)."""
+    if not record.full:
+        return "–"
+    _, *suites = by_variant(record.full, record.config, "full").items()
+    return min(suites, key=lambda item: statistics.median(m.wall for m in item[1]))[0]
 
 
 def goal_row(goal: Goal, values: list[float], record: Record, grid_title: str) -> list[str]:
     """target | measured | goal | verdict for one goal."""
-    label = goal.description.format(grid=grid_title, best_jobs=record.config.best_jobs)
+    label = goal.description.format(grid=grid_title, best_jobs=record.config.best_jobs,
+                                    fastest=f"`{fastest_variant(record)}`")
     label += f" ({goal.unit})" if goal.unit else ""
     bound = goal.bound(record.machine)
     limit = f"{'≤' if goal.direction == 'at most' else '≥'} " + (
@@ -105,6 +115,59 @@ def full_lines(record: Record, grid_title: str) -> list[str]:
         walls(record.full, config, "full"), "",
         "Per model, seconds per epoch (median after the first) and wall per trial:", "",
         table(rows, ["model", "variant", "s / epoch", "first epoch s", "trial wall s"]), "",
+        *faster_backend_lines(per_model_table(record.full, config, "full"), "the suite's epochs on the full grid"),
+    ]
+
+
+def faster_backend_lines(per_model: pd.DataFrame, where: str) -> list[str]:
+    """Which backend trains each model's epochs faster (median seconds per epoch after the first), from a per-model
+    table whose variants name their backend; nothing when only one backend was measured."""
+    epochs: dict[str, dict[str, float]] = {}
+    for (model, variant), row in per_model.iterrows():
+        if variant == "plain" or variant.startswith("suite --jobs 1"):
+            continue
+        backend = PerfConfig.backend_of(variant) if variant.startswith("suite") else variant.split()[-1]
+        values = [v for v in row.epoch if not np.isnan(v)]
+        if values:
+            epochs.setdefault(model, {})[backend] = statistics.median(values)
+    if not any(len(b) > 1 for b in epochs.values()):
+        return []
+    parts = []
+    for model, by_backend in epochs.items():
+        if len(by_backend) < 2:
+            continue
+        fast, slow = sorted(by_backend, key=by_backend.get)[:2]
+        parts.append(f"{model}: {fast} ({by_backend[slow] / by_backend[fast]:.2f}x shorter epochs than {slow})")
+    return [f"Faster backend per model, {where}: " + "; ".join(parts) + ".", ""]
+
+
+def default_lines(record: Record) -> list[str]:
+    """The default run (`run --models all`) per backend: wall time, memory, and the per-model epoch table."""
+    if not record.default:
+        return []
+    run = record.config.default_run or {}
+    data = "the harness's short CSV" if run.get("data") == "prices" else "msft"
+    rows = [[m.variant.removeprefix("default "), f"{m.wall:.1f}", f"{m.peak_rss_mb:.0f}",
+             f"{m.worker_peak_rss_mb:.0f}"] for m in record.default]
+    per_model = pd.DataFrame([{"variant": m.variant, "model": t.model, "wall": t.wall,
+                               "first_epoch": t.epoch_seconds[0] if t.epoch_seconds else np.nan,
+                               "epoch": epoch(t.epoch_seconds), "epochs": len(t.epoch_seconds)}
+                              for m in record.default for t in m.trials])
+    grouped = per_model.groupby(["model", "variant"], sort=False).agg(
+        epoch=("epoch", list), first_epoch=("first_epoch", list), wall=("wall", list), epochs=("epochs", list))
+    order = [(model, m.variant) for m in record.default for model in record.config.models]
+    grouped = grouped.reindex([k for k in order if k in grouped.index])
+    model_rows = [[model, variant.removeprefix("default "), median_range(r.epoch), median_range(r.first_epoch),
+                   median_range(r.epochs, 0), median_range(r.wall)] for (model, variant), r in grouped.iterrows()]
+    settings = ", ".join(f"{k} {v}" for k, v in run.items() if k != "data")
+    return [
+        "## The default run as a user runs it, per backend", "",
+        f"`python -m benchmark run --models all --backend B` on {data} ({settings}; the default preset: Adam, early "
+        f"stopping on the validation year, every baseline), `--jobs {record.config.best_jobs}`, each backend in "
+        "its own fresh process, one after the other.", "",
+        table(rows, ["backend", "wall s", "peak RSS main MB", "peak RSS worker MB"]), "",
+        table(model_rows, ["model", "backend", "s / epoch", "first epoch s", "epochs run", "trial wall s"]), "",
+        *faster_backend_lines(grouped, "in the default run"),
     ]
 
 
@@ -186,7 +249,7 @@ def backend_lines(record: Record) -> list[str]:
         total = {b: sum(seconds(r, m) for m in config.models) for b, r in measured.items()}
         faster = [b for b in measured if total[b] < total["tensorflow"]]
         lines.append("Faster than TensorFlow over these models: " + (", ".join(faster) if faster else
-                     "none, so the suite stays on TensorFlow and offers no `--backend` switch."))
+                     "none: TensorFlow stays the default backend."))
     return [*lines, ""]
 
 
@@ -208,6 +271,7 @@ def render(record: Record) -> str:
         *short_lines(record),
         *scaling_lines(record),
         *unroll_lines(record),
+        *default_lines(record),
         *backend_lines(record),
     ]
     return "\n".join(lines).rstrip() + "\n"

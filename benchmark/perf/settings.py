@@ -43,7 +43,13 @@ class PerfConfig:
     scaling_epochs: int = 3  # the median of epochs 2 and 3
     probe_epochs: int = 4  # epochs of the unroll and backend probes (the median of epochs 2..n)
     unroll_models: tuple[str, ...] = ("rnn", "lstm", "gru")
-    backends: tuple[str, ...] = ("tensorflow", "jax", "torch")
+    backends: tuple[str, ...] = ("tensorflow", "jax", "torch")  # the plain reference under each Keras backend
+    # The suite's `--backend` choices timed on the full grid and the default run (those installed at run time).
+    suite_backends: tuple[str, ...] = ("tensorflow", "jax")
+    # The default run as a user runs it: `run --models all` (default preset: early stopping, the validation year),
+    # 5 seeds on the whole msft series, once per suite backend. None: not measured. Keys: seeds, and optionally
+    # epochs, test_size, val_size and data ("prices": the harness's short CSV instead of msft).
+    default_run: dict | None = field(default_factory=lambda: {"seeds": 5})
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -55,12 +61,25 @@ class PerfConfig:
             return None if g is None else Grid(tuple(g["seeds"]), g["epochs"], g["repeats"])
 
         plain = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k not in ("full", "short")}
+        plain.setdefault("suite_backends", ("tensorflow",))  # records from before the backend switch
+        plain.setdefault("default_run", None)
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:
-        """variant name -> --jobs (0 for the plain reference); the full grid compares plain with the best only."""
+        """variant name -> --jobs (0 for the plain reference); the full grid compares plain with the best --jobs
+        under each suite backend, the short grid --jobs 1 and the best under TensorFlow."""
         best = {f"suite --jobs {self.best_jobs}": self.best_jobs}
-        return {"plain": 0, **best} if grid == "full" else {"plain": 0, "suite --jobs 1": 1, **best}
+        if grid == "full":
+            others = {f"suite {b} --jobs {self.best_jobs}": self.best_jobs for b in self.suite_backends
+                      if b != "tensorflow"}
+            return {"plain": 0, **best, **others}
+        return {"plain": 0, "suite --jobs 1": 1, **best}
+
+    @staticmethod
+    def backend_of(variant: str) -> str:
+        """The Keras backend a variant runs ("suite jax --jobs 2" -> jax; plain and unnamed -> tensorflow)."""
+        parts = variant.split()
+        return parts[1] if len(parts) == 4 else "tensorflow"
 
     def scaling_cases(self) -> list[tuple[int, int]]:
         """(training windows, window length): the windows at length 60, then the lengths at the middle count."""
@@ -72,7 +91,8 @@ class PerfConfig:
 
 QUICK = PerfConfig(points=400, full=Grid(seeds=(0,), epochs=3, repeats=1), short=Grid(seeds=(0,), epochs=2, repeats=1),
                    scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
-                   backends=("tensorflow",))
+                   backends=("tensorflow",),
+                   default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices"})
 
 
 def configure(quick: bool, repeats: int | None = None, epochs: int | None = None, seeds: int | None = None,

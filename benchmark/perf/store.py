@@ -8,7 +8,8 @@ The file (`perf.json` next to the report) holds, with every duration in seconds 
      "grids": {"full": [measurement, ...], "short": [measurement, ...]},  # in run order (interleaved repeats)
      "scaling": [{"windows", "window", "epoch_seconds": [...]}, ...],
      "unroll": [{"model", "unroll", "epoch_seconds": [...]}, ...],
-     "backends": {backend: [trial, ...] or why not measured ("not installed", "failed: ...")}}
+     "backends": {backend: [trial, ...] or why not measured ("not installed", "failed: ...")},
+     "default": [measurement, ...]}  # the default run (`run --models all`) once per suite backend, in run order
 
     measurement = {"variant", "wall", "peak_rss_mb", "worker_peak_rss_mb", "trials": [trial, ...]}
     trial = {"model", "seed", "wall", "fit", "epoch_seconds": [...]}
@@ -76,13 +77,15 @@ class Record:
     unroll: tuple[dict, ...] = ()
     backends: dict = field(default_factory=dict)  # backend -> tuple[Trial, ...] or why it was not measured
     date: str = ""
+    default: tuple[Measurement, ...] = ()  # variant "default BACKEND": the default run as a user runs it
 
     def to_dict(self) -> dict:
         backends = {b: r if isinstance(r, str) else [asdict(t) for t in r] for b, r in self.backends.items()}
         return {"format": FORMAT, "date": self.date, "command": self.command, "machine": self.machine,
                 "config": self.config.to_dict(),
                 "grids": {"full": [asdict(m) for m in self.full], "short": [asdict(m) for m in self.short]},
-                "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends}
+                "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends,
+                "default": [asdict(m) for m in self.default]}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
@@ -93,7 +96,8 @@ class Record:
         return cls(d["command"], d["machine"], PerfConfig.from_dict(d["config"]),
                    tuple(Measurement.from_dict(m) for m in d["grids"]["full"]),
                    tuple(Measurement.from_dict(m) for m in d["grids"]["short"]),
-                   tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"])
+                   tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"],
+                   tuple(Measurement.from_dict(m) for m in d.get("default", [])))
 
 
 def machine() -> dict:
