@@ -19,6 +19,13 @@ import pytest
 # Quiet, deterministic TensorFlow in this process and in every `python -m benchmark` child.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+def baseline_count() -> int:
+    """How many baselines every run adds (they always run, whatever --models says)."""
+    from benchmark import registry
+
+    return len(registry.baseline_names())
+
+
 # Small enough for one-epoch trials in seconds; long enough for window 20 + validation 40 + test 40.
 TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "1", "--patience", "1",
              "--jobs", "1"]

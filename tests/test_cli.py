@@ -81,7 +81,7 @@ BAD_ARGS = {
     "zero jobs": (["--jobs", "0"], "must be at least 1 (or auto)"),
     "negative seeds": (["--seeds", "-3"], "--seeds must be at least 1"),
     "bad seed list": (["--seeds", "1,x"], "--seeds takes a count"),
-    "unknown dataset": (["--dataset", "nasdaq"], "unknown dataset 'nasdaq'"),
+    "unknown dataset": (["--dataset", "nyse"], "unknown dataset 'nyse'"),
     "unknown preset": (["--preset", "fancy"], "invalid choice: 'fancy'"),
     "window longer than series": (["--dataset", "random_walk", "--window", "5000"], "series too short"),
     "bad horizon multiple": (["--horizon", "7"], "multiple of the horizon"),

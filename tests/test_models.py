@@ -21,9 +21,9 @@ def test_multi_step_horizon(name):
     check_model(name, horizon=3)
 
 
-def test_the_four_classic_architectures_and_three_baselines_are_registered():
+def test_the_four_classic_architectures_and_seven_baselines_are_registered():
     assert set(registry.neural_names()) == {"mlp", "rnn", "lstm", "gru"}
-    assert set(registry.baseline_names()) == {"naive", "drift", "linear"}
+    assert set(registry.baseline_names()) == {"naive", "seasonal_naive", "drift", "linear", "arima", "ets", "theta"}
 
 
 def test_classic_lstm_shape():
@@ -43,7 +43,8 @@ def test_naive_predicts_the_last_value():
 
 
 def test_selecting_models_always_adds_the_baselines():
-    assert registry.select("lstm,gru") == ("lstm", "gru", "drift", "linear", "naive")
+    assert registry.select("lstm,gru") == ("lstm", "gru", "arima", "drift", "ets", "linear", "naive",
+                                           "seasonal_naive", "theta")
     assert set(registry.select("all")) == set(registry.registry())
 
 
@@ -157,7 +158,8 @@ def test_the_contract_fields_of_the_registered_models():
         assert (spec.family, spec.stochastic, spec.reference, spec.kind) == ("keras", True, False, "neural")
     for name in registry.baseline_names():
         spec = registry.get(name)
-        assert (spec.family, spec.stochastic, spec.cost, spec.kind) == ("estimator", False, 0.0, "baseline")
+        family = "series" if name in ("arima", "ets", "theta") else "estimator"
+        assert (spec.family, spec.stochastic, spec.cost, spec.kind) == (family, False, 0.0, "baseline")
     assert registry.get("mlp").hyperparameters == ("units", "dropout", "activation", "layers")
     assert registry.get("lstm").hyperparameters == ("units", "dropout", "layers")
     assert registry.get("naive").hyperparameters == ()

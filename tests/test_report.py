@@ -11,6 +11,7 @@ import pytest
 from benchmark import cli, plots, report, stats, tracking
 from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
 from benchmark.verdict import verdict
+from tests.conftest import baseline_count
 
 DATES = pd.date_range("2021-01-01", periods=6).strftime("%Y-%m-%d")
 ACTUAL = np.array([10.0, 11.0, 12.0, 11.0, 13.0, 12.0])
@@ -162,7 +163,7 @@ def test_figures_have_titles_labels_and_legends(tiny_run):
     assert "loss" in loss_axes[0].get_ylabel()
     heat = figures["pvalues"][1].axes[0]
     assert heat.get_title() == "Pairwise Diebold–Mariano p-values"
-    assert len(heat.get_xticklabels()) == 7
+    assert len(heat.get_xticklabels()) == 4 + baseline_count()
 
 
 @pytest.mark.slow

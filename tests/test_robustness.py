@@ -17,7 +17,7 @@ import pytest
 
 from benchmark import cli, registry
 from benchmark.files import atomic_write
-from tests.conftest import TINY_ARGS, benchmark_command
+from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 # Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.
 SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "30", "--no-early-stopping",
@@ -85,11 +85,11 @@ def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, 
     assert "RUNNING" not in set(runs["status"])
     assert (runs["status"] == "KILLED").sum() == 1
     finished = runs[runs["status"] == "FINISHED"]
-    assert len(finished) == 3 + 1  # baselines + the first LSTM seed survive
+    assert len(finished) == baseline_count() + 1  # baselines + the first LSTM seed survive
 
     rerun = subprocess.run(benchmark_command(*args), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert "resume: 4 finished trial(s)" in rerun.stderr
+    assert f"resume: {baseline_count() + 1} finished trial(s)" in rerun.stderr
     assert rerun.stderr.count(": FINISHED") == 2  # only the two missing LSTM seeds were trained
     lstm = trial_statuses(store).query("model == 'lstm' and status == 'FINISHED'")
     assert sorted(lstm["seed"]) == ["0", "1", "2"]
@@ -103,7 +103,7 @@ def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv
     child.kill()
     child.communicate(timeout=30)
     runs = trial_statuses(store)
-    assert (runs["status"] == "RUNNING").sum() == 1 and (runs["status"] == "FINISHED").sum() == 4
+    assert (runs["status"] == "RUNNING").sum() == 1 and (runs["status"] == "FINISHED").sum() == baseline_count() + 1
 
     assert cli.main(args) == 0
     runs = trial_statuses(store)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmark import report, tracking
-from tests.conftest import run_cli
+from tests.conftest import baseline_count, run_cli
 
 TRIAL_METRICS = {"mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run"}
 
@@ -35,11 +35,11 @@ def test_all_models_and_baselines_logged_under_one_parent(first_run):
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].info.run_name == "tiny · holdout · default"
     runs = c.search_runs([exp.experiment_id], "tags.run_type = 'trial'")
-    assert len(runs) == 2 * 4 + 3
+    assert len(runs) == 2 * 4 + baseline_count()
     assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parents[0].info.run_id}
     pairs = {(r.data.params["model"], r.data.params["seed"]) for r in runs}
     assert pairs == {(m, s) for m in ("mlp", "rnn", "lstm", "gru") for s in ("0", "1")} | {
-        ("naive", "none"), ("drift", "none"), ("linear", "none")}
+        (b, "none") for b in ("naive", "seasonal_naive", "drift", "linear", "arima", "ets", "theta")}
     for r in runs:
         assert r.info.status == "FINISHED"
         assert set(r.data.metrics) >= TRIAL_METRICS
@@ -73,7 +73,7 @@ def test_rerun_trains_nothing(first_run, tiny_csv, capsys):
     store, _ = first_run
     before = trials(store)
     assert run_cli(store, tiny_csv) == 0
-    assert "11 finished trial(s)" in capsys.readouterr().err
+    assert f"{2 * 4 + baseline_count()} finished trial(s)" in capsys.readouterr().err
     after = trials(store)
     assert len(after) == len(before)
 
@@ -89,7 +89,7 @@ def test_same_seed_same_metrics_and_jobs2_equals_jobs1(first_run, tiny_csv, stor
     key = ["model", "seed"]
     for frame in (parallel, again):
         merged = frame.merge(reference, on=key, suffixes=("", "_ref"))
-        assert len(merged) == 4 + 3
+        assert len(merged) == 4 + baseline_count()
         for metric in ("mae", "rmse", "mase", "directional_accuracy"):
             assert (merged[metric] == merged[f"{metric}_ref"]).all(), metric
 

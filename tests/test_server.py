@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import TINY_ARGS, benchmark_command
+from benchmark import registry
+from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 
 def rest(url: str, endpoint: str, body: dict) -> dict:
@@ -33,7 +34,7 @@ def test_benchmark_logs_to_a_real_server(mlflow_server, tiny_csv, tmp_path):
     found = rest(mlflow_server, "runs/search", {"experiment_ids": [experiment_id],
                                                 "filter": "tags.run_type = 'trial'"})
     runs = {next(p["value"] for p in r["data"]["params"] if p["key"] == "model"): r for r in found["runs"]}
-    assert set(runs) == {"mlp", "naive", "drift", "linear"}
+    assert set(runs) == {"mlp", *registry.baseline_names()}
     for run in runs.values():
         metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
         assert run["info"]["status"] == "FINISHED"
@@ -106,4 +107,5 @@ def test_a_server_that_dies_mid_run_ends_the_run_in_bounded_time_and_a_rerun_los
     finished = [(next(x["value"] for x in r["data"]["params"] if x["key"] == "model"),
                  next(x["value"] for x in r["data"]["params"] if x["key"] == "seed"))
                 for r in found["runs"] if r["info"]["status"] == "FINISHED"]
-    assert sorted(finished) == sorted(set(finished)) and len(finished) == 2 * 3 + 3  # no duplicate, none lost
+    # no duplicate, none lost
+    assert sorted(finished) == sorted(set(finished)) and len(finished) == 2 * 3 + baseline_count()
