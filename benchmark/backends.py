@@ -61,9 +61,9 @@ def select(backend: str, threads: int | None = None) -> None:
         # TensorFlow reads these when it initialises; XLA (JAX's CPU compiler) reads its flags when JAX starts.
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
-        if threads == 1:
+        if threads == 1:  # Eigen's thread pool off; XLA's own compute threads are not limited by any flag
             flags = os.environ.get("XLA_FLAGS", "")
-            extra = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            extra = "--xla_cpu_multi_thread_eigen=false"
             if extra not in flags:
                 os.environ["XLA_FLAGS"] = f"{flags} {extra}".strip()
 

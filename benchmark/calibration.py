@@ -205,8 +205,11 @@ def designs(models: tuple[str, ...], replications: int, network_replications: in
     deterministic = tuple(m for m, spec in registry.registry().items()
                           if not spec.stochastic and (statistical or spec.family != "series"))
     networks = tuple(m for m in models if registry.get(m).stochastic)
+    # The simulated processes are additive walks that may cross zero: the statistical models run on their own scale.
+    on_own_scale = tuple((f"{m}.log", False) for m, spec in registry.registry().items()
+                         if spec.family == "series" and "log" in spec.hyperparameters) if statistical else ()
     base = resolve("default", test_size=test_size, val_size=test_size, epochs=epochs, patience=2,
-                   seeds=tuple(range(seeds)), metric=metric, **settings)
+                   seeds=tuple(range(seeds)), metric=metric, overrides=on_own_scale, **settings)
     yield Design(deterministic, replications, dataclasses.replace(base, models=deterministic), length)
     if networks and network_replications:
         models = (*networks, *deterministic)

@@ -67,8 +67,12 @@ def available() -> dict[str, DatasetInfo]:
 def groups() -> dict[str, list[str]]:
     """Named groups of bundled datasets (from their provenance files' `groups`), e.g. prices -> msft, sp500, ..."""
     out: dict[str, list[str]] = {}
-    for info in available().values():
+    known = available()
+    for info in known.values():
         for group in info.groups:
+            if group in known or group == "all":
+                raise BenchmarkError(f"{DATASETS_DIR / info.name}.toml: group '{group}' is also the name of a "
+                                     "dataset (or 'all'); a group needs a name of its own")
             out.setdefault(group, []).append(info.name)
     return out
 

@@ -166,6 +166,11 @@ def lead_time_lines(lead: pd.DataFrame | None, meta: RunMeta, h2: str) -> list[s
             "over all steps; this table does not change it.", ""]
 
 
+def _true(value) -> bool:
+    """A boolean cell that may be missing (NaN where the model did not run on that dataset)."""
+    return not pd.isna(value) and bool(value)
+
+
 def skill_lines(tables: Mapping[str, pd.DataFrame], metric: str) -> list[str]:
     """Each model's skill against persistence on every dataset (✓ where that dataset's family found it
     significantly better)."""
@@ -175,7 +180,7 @@ def skill_lines(tables: Mapping[str, pd.DataFrame], metric: str) -> list[str]:
     skill, significant = frame["skill"], frame["significant"]
     order = skill.mean(axis=1).sort_values(ascending=False).index
     rows = [[model, *[("–" if pd.isna(skill.loc[model, d]) else
-                       f"{100 * skill.loc[model, d]:+.1f}%" + (" ✓" if significant.loc[model, d] is True else ""))
+                       f"{100 * skill.loc[model, d]:+.1f}%" + (" ✓" if _true(significant.loc[model, d]) else ""))
                       for d in skill.columns]] for model in order]
     return [f"## Skill against persistence on each dataset (1 − {metric.upper()} / persistence's)", "",
             tabulate(rows, headers=["model", *skill.columns], tablefmt="github", disable_numparse=True), "",

@@ -149,6 +149,15 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
         raise BenchmarkError(f"--executor dask with --scheduler needs a tracking server (--tracking-uri "
                              f"http://HOST:PORT): workers on other hosts cannot write to {uri}")
     backends.check(config.backend)
+    active = backends.active()
+    if active not in (None, config.backend) and config.executor == "local" and config.jobs == 1:
+        raise BenchmarkError(f"Keras is already running the {active} backend in this process: --backend "
+                             f"{config.backend} with --jobs 1 needs a new process (or --jobs 2 and up)")
+    short = [f"{name} (season {registry.get(name).defaults['season']})" for name in config.models
+             if "season" in registry.get(name).defaults and config.lookback < registry.get(name).defaults["season"]]
+    if short:
+        raise BenchmarkError(f"--lookback {config.lookback} is shorter than the season of {', '.join(short)}, which "
+                             "every run includes: use a lookback of at least the season")
     tracking.check_reachable(uri)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))

@@ -7,8 +7,9 @@ forecasts `horizon` steps from every test origin using only the values before th
 on validation or test data. Forecasts are on the price scale.
 
 With `log=True` (the default) the model is fitted to log prices and its forecast is exponentiated back: the
-median of the forecast distribution, which is what an absolute-error metric rewards. A series with a value at or
-below zero is modelled on its own scale.
+median of the forecast distribution, which is what an absolute-error metric rewards. A training part with a value
+at or below zero is modelled on its own scale; a value at or below zero after a log-scale fit fails the trial
+(recorded with that reason), since the scale was chosen on the training part alone.
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ class Theta(_Transformed):
         alpha = self.alpha
         # level_t = alpha * y_t + (1 - alpha) * level_{t-1}, starting from the first value (as statsmodels does)
         level, _ = lfilter([alpha], [1.0, alpha - 1.0], values, zi=[(1.0 - alpha) * values[0]])
-        seen = origins.astype(float)  # observations before each origin: T in the formula
-        steps = np.arange(1, horizon + 1)
-        trend = 0.5 * self.slope * (steps[None, :] - 1 + 1 / alpha - (1 - alpha) ** seen[:, None] / alpha)
+        seen = origins.astype(float)[:, None]  # observations before each origin: T in the formula
+        steps = np.arange(1, horizon + 1)[None, :]
+        # (1 - (1 - alpha)^T) / alpha, whose limit at alpha = 0 is T (statsmodels guards the same way)
+        weight = (1 - (1 - alpha) ** seen) / alpha if alpha > 0 else seen
+        trend = 0.5 * self.slope * (steps - 1 + weight)
         return level[origins - 1][:, None] + trend

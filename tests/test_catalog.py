@@ -60,3 +60,13 @@ def test_a_changed_file_is_refused_by_its_checksum(tmp_path, monkeypatch):
 def test_an_unknown_name_lists_datasets_and_groups():
     with pytest.raises(BenchmarkError, match="unknown dataset 'nope'.*prices"):
         catalog.load("nope")
+
+
+def test_a_group_named_like_a_dataset_is_refused(tmp_path, monkeypatch):
+    text = (catalog.DATASETS_DIR / "vix.toml").read_text().replace('groups = ["prices"]', 'groups = ["wti"]')
+    (tmp_path / "vix.toml").write_text(text)
+    for name in ("vix.csv", "wti.csv", "wti.toml"):
+        (tmp_path / name).write_bytes((catalog.DATASETS_DIR / name).read_bytes())
+    monkeypatch.setattr(catalog, "DATASETS_DIR", tmp_path)
+    with pytest.raises(BenchmarkError, match="group 'wti' is also the name of a dataset"):
+        catalog.groups()

@@ -84,6 +84,8 @@ BAD_ARGS = {
     "unknown dataset": (["--dataset", "nyse"], "unknown dataset 'nyse'"),
     "unknown preset": (["--preset", "fancy"], "invalid choice: 'fancy'"),
     "window longer than series": (["--dataset", "random_walk", "--window", "5000"], "series too short"),
+    "window shorter than a season": (["--dataset", "random_walk", "--lookback", "3"],
+                                     "--lookback 3 is shorter than the season of seasonal_naive (season 5)"),
     "bad horizon multiple": (["--horizon", "7"], "multiple of the horizon"),
     "unwritable store": (["--tracking-uri", "sqlite:////nonexistent/dir/m.db"], "not writable"),
     "unreachable server": (["--tracking-uri", "http://127.0.0.1:9"], "unreachable"),

@@ -116,3 +116,21 @@ def test_a_five_step_run_reports_errors_by_lead_time(tmp_path, tiny_csv, strateg
     assert sorted(lead["step"].unique()) == [1, 2, 3, 4, 5]
     assert set(lead.loc[lead["model"] == "naive", "tested"]) == {False}
     assert lead.loc[lead["tested"], "p_holm"].between(0, 1).all()
+
+
+def test_a_step_with_too_few_origins_is_described_not_tested():
+    """4 test origins at horizon 5: step 4 and 5 cannot carry HLN's h = step; the table still reports them."""
+    from benchmark.calibration import results_from_records
+    from benchmark.comparison import build_table, lead_time_table
+
+    rng = np.random.default_rng(3)
+    series = Series.from_array("walk", 100 + np.cumsum(rng.normal(0, 1, 400)))
+    config = resolve("default", lookback=10, horizon=5, test_size=20, val_size=20, early_stopping=False)
+    folds = [prepare(series, 10, 5, 20, 20, "window")]
+    records = [(registry.get(m), None, evaluate(registry.get(m), {}, folds, config, None))
+               for m in ("naive", "drift", "linear")]
+    results = results_from_records("walk", config, records)
+    lead = lead_time_table(results, build_table(results))
+    tested = lead[lead["model"] != "naive"].set_index(["model", "step"])["tested"]
+    assert tested.loc[("drift", 3)] and not tested.loc[("drift", 4)] and not tested.loc[("drift", 5)]
+    assert lead.loc[~lead["tested"], "p_holm"].isna().all() and lead["mae"].notna().all()

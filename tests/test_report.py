@@ -186,3 +186,14 @@ def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critica
     for section in sections:
         for model in ("mlp", "naive", "drift", "linear", "seasonal_naive", "arima", "ets", "theta"):
             assert f"| {model} " in section, model
+
+
+def test_the_cross_dataset_skill_table_marks_significant_rows():
+    from benchmark.leaderboard import skill_lines
+
+    tables = {name: pd.DataFrame({"model": ["naive", "theta"], "skill": [0.0, skill],
+                                  "significant": np.array([False, significant])})
+              for name, skill, significant in (("a", 0.031, True), ("b", -0.01, False))}
+    text = "\n".join(skill_lines(tables, "mae"))
+    assert "| theta   | +3.1% ✓ | -1.0% |" in text  # numpy booleans mark the cell
+    assert "| naive   | +0.0%   | +0.0% |" in text

@@ -124,7 +124,7 @@ def faster_backend_lines(per_model: pd.DataFrame, where: str) -> list[str]:
     table whose variants name their backend; nothing when only one backend was measured."""
     epochs: dict[str, dict[str, float]] = {}
     for (model, variant), row in per_model.iterrows():
-        if variant == "plain" or variant.startswith("suite --jobs 1"):
+        if variant == "plain":  # the full grid's and the default run's variants each name one backend
             continue
         backend = PerfConfig.backend_of(variant) if variant.startswith("suite") else variant.split()[-1]
         values = [v for v in row.epoch if not np.isnan(v)]
