@@ -159,10 +159,15 @@ class Prepared:
     test: Windows
     naive_mae_in_sample: float  # the MASE denominator: see `mase_scale`
     fit_horizon: int = 0  # targets per training/validation window: 1 for recursive, else the horizon (0: horizon)
+    # What validation scores (the error sweeps and searches choose by): the validation windows themselves, or for
+    # the recursive strategy the same origins with `horizon` targets, forecast the way the test is.
+    val_forecast: Windows | None = None
 
     def __post_init__(self):
         if not self.fit_horizon:
             object.__setattr__(self, "fit_horizon", self.horizon)
+        if self.val_forecast is None:
+            object.__setattr__(self, "val_forecast", self.val)
 
     @property
     def recursive(self) -> bool:
@@ -194,14 +199,17 @@ def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_siz
     fitted = fit_scaler(scaler, train_values)
     train = _windows(values, window_origins(0, bounds.val_start, lookback, fit_horizon), lookback, fit_horizon,
                      fitted)
-    val = None
+    val = val_forecast = None
     if bounds.test_start > bounds.val_start:
         origins = window_origins(bounds.val_start, bounds.test_start, lookback, fit_horizon)
         val = _windows(values, origins, lookback, fit_horizon, fitted)
+        if fit_horizon != horizon:
+            origins = window_origins(bounds.val_start, bounds.test_start, lookback, horizon)
+            val_forecast = _windows(values, origins, lookback, horizon, fitted) if len(origins) else None
     test_origins = window_origins(bounds.test_start, bounds.length, lookback, horizon, stride=horizon)
     test = _windows(values, test_origins, lookback, horizon, fitted)
     scale = mase_scale(values[: bounds.test_start], test_size)
-    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale, fit_horizon)
+    return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale, fit_horizon, val_forecast)
 
 
 def recursive_forecast(predict, windows: Windows, scaler: Scaler, horizon: int) -> np.ndarray:

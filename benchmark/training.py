@@ -68,8 +68,7 @@ def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
         estimator = spec.build(input_shape, prepared.fit_horizon, options, **hyperparams)
         estimator.fit(prepared.train.inputs, prepared.train.targets)
         predictions = test_forecasts(estimator.predict, prepared)
-        val = estimator.predict(prepared.val.inputs) if prepared.val is not None else None
-        return Fit(predictions, val, train_seconds=time.perf_counter() - start)
+        return Fit(predictions, val_forecasts(estimator.predict, prepared), train_seconds=time.perf_counter() - start)
     if spec.family != "keras":
         raise ValueError(f"model '{spec.name}' has unknown family {spec.family!r}")
     return _fit_keras(spec, hyperparams, prepared, config, 0 if seed is None else seed)
@@ -78,23 +77,31 @@ def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
 def test_forecasts(predict, prepared: Prepared) -> np.ndarray:
     """The test windows' scaled forecasts [n, horizon]: one call for the direct strategy, fed back step by step for
     the recursive one (then mapped to the test windows' scale, so every family returns the same thing)."""
-    test = prepared.test
+    return _forecasts(predict, prepared.test, prepared)
+
+
+def val_forecasts(predict, prepared: Prepared) -> np.ndarray | None:
+    """The scaled forecasts of `prepared.val_forecast` (what validation scores), made the way the test's are."""
+    return None if prepared.val_forecast is None else _forecasts(predict, prepared.val_forecast, prepared)
+
+
+def _forecasts(predict, windows, prepared: Prepared) -> np.ndarray:
     if not prepared.recursive:
-        return np.asarray(predict(test.inputs))
-    prices = recursive_forecast(predict, test, prepared.scaler, prepared.horizon)
-    return (prices - test.loc) / test.scale
+        return np.asarray(predict(windows.inputs))
+    prices = recursive_forecast(predict, windows, prepared.scaler, prepared.horizon)
+    return (prices - windows.loc) / windows.scale
 
 
 def _fit_series(forecaster, prepared: Prepared) -> Fit:
     """A statistical model: parameters from the training part, then every origin's forecasts with them fixed
     (multi-step forecasts come from the model's own recursion whatever the strategy)."""
     start = time.perf_counter()
-    values, test, val = prepared.series.values, prepared.test, prepared.val
+    values, test, val = prepared.series.values, prepared.test, prepared.val_forecast
     forecaster.fit(values[: prepared.bounds.val_start])
     predictions = (forecaster.forecast(values, test.origins, prepared.horizon) - test.loc) / test.scale
     val_scaled = None
     if val is not None:
-        val_scaled = (forecaster.forecast(values, val.origins, prepared.fit_horizon) - val.loc) / val.scale
+        val_scaled = (forecaster.forecast(values, val.origins, val.y.shape[1]) - val.loc) / val.scale
     if not np.all(np.isfinite(predictions)):
         raise TrialFailed("the model forecast non-finite values")
     return Fit(predictions, val_scaled, train_seconds=time.perf_counter() - start)
@@ -208,11 +215,13 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     if not losses or not all(math.isfinite(v) for v in losses):
         raise TrialFailed(f"training loss became non-finite at epoch {len(losses)}")
 
-    predictions = test_forecasts(
-        lambda inputs: model.predict(inputs.astype(np.float32), batch_size=1024, verbose=0), prepared)
+    def predict(inputs):
+        return model.predict(inputs.astype(np.float32), batch_size=1024, verbose=0)
+
+    predictions = test_forecasts(predict, prepared)
     if not np.all(np.isfinite(predictions)):
         raise TrialFailed("the model predicted non-finite values")
-    val = None if validation is None else model.predict(validation[0], batch_size=1024, verbose=0)
+    val = val_forecasts(predict, prepared)
     best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
     history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
     history["epoch_seconds"] = timer.seconds

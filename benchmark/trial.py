@@ -126,8 +126,9 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
         frames.append(predictions_frame(prepared, prepared.test.inverse(fit.test_scaled), k))
-        if fit.val_scaled is not None:
-            val_errors.append(np.abs(prepared.val.inverse(fit.val_scaled) - prepared.val.y).reshape(-1))
+        if fit.val_scaled is not None:  # the validation windows as the test is forecast (H steps, either strategy)
+            scored = prepared.val_forecast
+            val_errors.append(np.abs(scored.inverse(fit.val_scaled) - scored.y).reshape(-1))
         fits.append(fit)
     val_mae = float(np.mean(np.concatenate(val_errors))) if val_errors else float("nan")
     return pd.concat(frames, ignore_index=True), fits, val_mae

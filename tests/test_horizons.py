@@ -134,3 +134,18 @@ def test_a_step_with_too_few_origins_is_described_not_tested():
     tested = lead[lead["model"] != "naive"].set_index(["model", "step"])["tested"]
     assert tested.loc[("drift", 3)] and not tested.loc[("drift", 4)] and not tested.loc[("drift", 5)]
     assert lead.loc[~lead["tested"], "p_holm"].isna().all() and lead["mae"].notna().all()
+
+
+def test_validation_scores_the_h_step_forecast_under_both_strategies():
+    """What sweeps and searches choose by: persistence forecasts the same H steps under both strategies, so its
+    validation MAE must be the same (a one-step validation score would be smaller under recursive)."""
+    rng = np.random.default_rng(5)
+    series = Series.from_array("walk", 100 + np.cumsum(rng.normal(0, 1, 800)))
+    scores = {}
+    for strategy in ("direct", "recursive"):
+        config = resolve("default", lookback=10, horizon=5, strategy=strategy, test_size=100, val_size=100)
+        folds = [prepare(series, 10, 5, 100, 100, "window", strategy)]
+        scores[strategy] = evaluate(registry.get("naive"), {}, folds, config, None).summary["val_mae"]
+    assert scores["recursive"] == pytest.approx(scores["direct"], rel=1e-12)
+    one_step = np.mean(np.abs(np.diff(series.values[-201:-100])))
+    assert scores["direct"] > 1.5 * one_step
