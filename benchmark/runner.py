@@ -153,8 +153,8 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     if active not in (None, config.backend) and config.executor == "local" and config.jobs == 1:
         raise BenchmarkError(f"Keras is already running the {active} backend in this process: --backend "
                              f"{config.backend} with --jobs 1 needs a new process (or --jobs 2 and up)")
-    short = [f"{name} (season {registry.get(name).defaults['season']})" for name in config.models
-             if "season" in registry.get(name).defaults and config.lookback < registry.get(name).defaults["season"]]
+    seasons = {name: trial_hyperparameters(name, config).get("season") for name in config.models}
+    short = [f"{name} (season {season})" for name, season in seasons.items() if season and config.lookback < season]
     if short:
         raise BenchmarkError(f"--lookback {config.lookback} is shorter than the season of {', '.join(short)}, which "
                              "every run includes: use a lookback of at least the season")
