@@ -84,7 +84,7 @@ def expand(names: list[str]) -> list[str]:
     for name in names:
         if name == "all":
             out += list(known)
-        elif name in named_groups and name not in known:
+        elif name in named_groups:  # groups() refuses a group named like a dataset
             out += named_groups[name]
         else:
             out.append(name)

@@ -298,13 +298,13 @@ def lead_time_table(results: Results, table: pd.DataFrame) -> pd.DataFrame | Non
     loss, reference = LOSS_OF_METRIC[meta.metric], meta.reference
     per_trial = forecasts(results)
     blends = ensembles(results) if meta.ensembles else {}
+    reference_frame = next(f for (m, _), f in per_trial.items() if m == reference)
     rows = []
     for _, entry in table.iterrows():
         if entry["row"] == "ensemble":
             frames = [blends[entry["model"].removesuffix(" (ensemble)")]]
         else:
             frames = [f for (m, _), f in per_trial.items() if m == entry["model"]]
-        reference_frame = next(f for (m, _), f in per_trial.items() if m == reference)
         for step in range(1, meta.horizon + 1):
             errors = np.stack([_errors(f[f["step"] == step]) for f in frames])  # [seeds, origins]
             row = {"model": entry["model"], "row": entry["row"], "tested": bool(entry["tested"]), "step": step,
