@@ -5,22 +5,11 @@ From Python: `benchmark.run(models=[...], seeds=3, data="prices.csv", ...)` trai
 (see `benchmark.api`). Heavy imports (TensorFlow, MLflow) happen only when they are called.
 """
 
-from pathlib import Path
-
 from benchmark.errors import BenchmarkError
+from benchmark.files import PROJECT_ROOT, bundled
 
 __version__ = "0.1.0"
-__all__ = ["BenchmarkError", "load", "run", "bundled"]
-
-# In a source checkout, the folder that holds the package, models/, datasets/ and experiments/.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def bundled(name: str) -> Path:
-    """The bundled `models` or `datasets` folder: inside the installed package (a wheel carries them as
-    benchmark/bundled_NAME), else beside the package in a source checkout (the repository keeps them there)."""
-    installed = Path(__file__).resolve().parent / f"bundled_{name}"
-    return installed if installed.is_dir() else PROJECT_ROOT / name
+__all__ = ["PROJECT_ROOT", "BenchmarkError", "bundled", "load", "run"]
 
 
 def run(**kwargs):

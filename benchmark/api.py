@@ -1,7 +1,7 @@
 """The Python API, for notebooks and scripts: `benchmark.run(...)` and `benchmark.load(...)` return `Results`.
 
 The command line is a thin layer over the same calls (`plan`, `execute`, `load`). Keyword arguments are the
-settings of `benchmark.settings.TABLE`, by the same words as the flags (`lookback=30`, `test_size=60`, ...);
+settings of `benchmark.config.settings.TABLE`, by the same words as the flags (`lookback=30`, `test_size=60`, ...);
 mistakes raise `BenchmarkError` with the one-line message the CLI prints.
 """
 
@@ -13,15 +13,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark import catalog, config, registry, settings, sweep
+from benchmark.config import experiment, settings, sweep
+from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
+from benchmark.models import registry
 
 
 @dataclass
 class Results:
     """A benchmark's outcome, read back from its tracking store: one entry per dataset."""
 
-    report: object  # benchmark.report.Report: every dataset's data, typed table, figures and the markdown
+    report: object  # benchmark.render.report.Report: every dataset's data, typed table, figures and the markdown
 
     @property
     def table(self) -> pd.DataFrame:
@@ -45,7 +47,7 @@ class Results:
     @property
     def verdict(self) -> str:
         """The verdict in words (one paragraph per dataset)."""
-        from benchmark.verdict import verdict
+        from benchmark.analysis.verdict import verdict
 
         texts = [verdict(s.table, s.results.meta) for s in self.report.sections]
         if len(texts) == 1:
@@ -72,7 +74,7 @@ def plan(values: dict, config_file: str | None = None, set_values: Iterable[str]
     `values` holds settings by their table word; `models` and `seeds` take what a file takes (a comma list or
     a list; a count or a list of seeds), `dataset` a name, a comma list, a list or 'all'.
     """
-    file_values = config.load_file(config_file) if config_file else {}
+    file_values = experiment.load_file(config_file) if config_file else {}
     grid = {k: v if isinstance(v, list) else [v] for k, v in file_values.pop("sweep", {}).items()}
     grid.update(sweep.parse_sets(set_values))  # --set KEY overrides the file's [sweep] KEY
     given = {k: v for k, v in values.items() if v is not None}
@@ -91,13 +93,13 @@ def plan(values: dict, config_file: str | None = None, set_values: Iterable[str]
     if isinstance(merged.get("jobs"), str):
         merged["jobs"] = _jobs(merged["jobs"])
     shared = {"models": registry.select(",".join(_as_list(models))),
-              "seeds": config.seeds_from_list(list(seeds)) if isinstance(seeds, list | tuple) else
-              config.parse_seeds(str(seeds)), **merged}
+              "seeds": experiment.seeds_from_list(list(seeds)) if isinstance(seeds, list | tuple) else
+              experiment.parse_seeds(str(seeds)), **merged}
     preset = shared.pop("preset", "default")
     if shared.get("data"):
-        bases = [config.resolve(preset, **shared)]
+        bases = [experiment.resolve(preset, **shared)]
     else:
-        bases = [config.resolve(preset, dataset=name, **shared) for name in datasets]
+        bases = [experiment.resolve(preset, dataset=name, **shared) for name in datasets]
     if grid:
         sweep.expand(bases[0], grid)  # checks the keys, and that there is validation data to choose on
     return bases, grid
@@ -124,10 +126,11 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
     A leaderboard that cannot be made after failed trials is reported on stderr, not raised: training went
     wrong, not the user's input.
     """
-    from benchmark import report, runner
+    from benchmark.execution import runner
+    from benchmark.render import report
 
     if bases[0].search == "optuna":
-        from benchmark import search
+        from benchmark.execution import search
 
         if not grid:
             raise BenchmarkError("--search optuna needs a space to search: give --set KEY=V1,V2 (or a [sweep] table)")
@@ -168,7 +171,7 @@ def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progr
     """Train and evaluate a benchmark, log it to MLflow, write its leaderboard; its `Results`.
 
     `benchmark.run(models=["lstm", "gru"], seeds=3, data="btc.csv", preset="classic")`: keyword arguments are
-    settings (`benchmark.settings.TABLE`), `set_values` are `--set` grids (["units=32,64"]), `config_file` an
+    settings (`benchmark.config.settings.TABLE`), `set_values` are `--set` grids (["units=32,64"]), `config_file` an
     experiment file whose keys the arguments override. Outputs follow the CLI's defaults: `./mlflow.db`,
     `./results`.
     """
@@ -190,7 +193,8 @@ def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progr
 
 def load(tracking_uri: str | None = None, experiment: str | None = None, config_hash: str | None = None) -> Results:
     """The `Results` of a finished benchmark from its tracking store alone (no training, nothing written)."""
-    from benchmark import report, tracking
+    from benchmark import tracking
+    from benchmark.render import report
 
     uri = tracking.default_tracking_uri() if tracking_uri is None else tracking_uri
     tracking.check_reachable(uri, must_exist=True)

@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
-    from benchmark import settings
+    from benchmark.config import settings
 
     p.add_argument("--config", metavar="FILE.toml", help="experiment file; flags given here override its keys")
     settings.add_arguments(p)
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace) -> list:
     """Every configuration to run: one per dataset, times every grid point of a sweep."""
-    from benchmark import sweep
+    from benchmark.config import sweep
 
     bases, grid = plan_from_args(args)
     return [point for base in bases for point in sweep.expand(base, grid)]
@@ -98,7 +98,8 @@ def configs_from_args(args: argparse.Namespace) -> list:
 def plan_from_args(args: argparse.Namespace) -> tuple[list, dict]:
     """One resolved config per dataset (preset values < experiment file < flags given on the command line), and
     the sweep grid."""
-    from benchmark import api, settings
+    from benchmark import api
+    from benchmark.config import settings
 
     return api.plan(settings.given(args), args.config, args.set_values or [])
 
@@ -118,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark import report, tracking
+    from benchmark import tracking
+    from benchmark.render import report
 
     uri = tracking.default_tracking_uri() if args.tracking_uri is None else args.tracking_uri
     tracking.check_reachable(uri, must_exist=True)  # a mistyped path must not become an empty store
@@ -133,7 +135,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _summarise(written, results_dir: str) -> None:
     """Each dataset's summary table and verdict on stdout, and where the files are."""
-    from benchmark import report
+    from benchmark.render import report
 
     for section in written.sections:
         if len(written.sections) > 1:
@@ -145,7 +147,7 @@ def _summarise(written, results_dir: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchmark import registry
+    from benchmark.models import registry
 
     rows = [(s.name, s.kind, s.description, ", ".join(f"{k}={v}" for k, v in s.defaults.items()) or "-")
             for s in registry.registry().values()]
@@ -156,7 +158,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_datasets(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from benchmark import catalog
+    from benchmark.data import catalog
 
     rows = []
     for name, info in catalog.available().items():
@@ -172,9 +174,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from benchmark import calibration, registry
+    from benchmark.execution import calibration
     from benchmark.files import atomic_write
-    from benchmark.leaderboard import render_calibration
+    from benchmark.models import registry
+    from benchmark.render.calibration import render_calibration
 
     for name in ("replications", "seeds", "epochs", "length", "test_size"):
         if getattr(args, name) < 1:
@@ -185,7 +188,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     designs = list(calibration.designs(models, args.replications, args.network_replications, args.seeds,
                                        args.epochs, args.length, args.test_size, args.metric, args.statistical))
     if args.output != "-":
-        from benchmark.runner import check_writable
+        from benchmark.files import check_writable
 
         check_writable(Path(args.output).parent)
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
@@ -195,7 +198,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     boundary = calibration.boundary_size(2000, args.test_size, 5, "absolute" if args.metric == "mae" else "squared",
                                          designs[0].config.alpha)
-    text = render_calibration(rates, command, designs, boundary)
+    text = render_calibration(rates, command, designs, calibration.PROCESSES, boundary)
     if args.output == "-":
         print(text, end="")
     else:
@@ -220,7 +223,7 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from benchmark import ui
+    from benchmark.tracking import ui
 
     return ui.serve(args.tracking_uri, args.port, args.experiment)
 

@@ -1,4 +1,4 @@
-"""Writing output files so that readers never see half of one."""
+"""Where the bundled folders are, and writing output files so that readers never see half of one."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
+
+# In a source checkout, the folder that holds the package, models/, datasets/ and experiments/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled(name: str) -> Path:
+    """The bundled `models` or `datasets` folder: inside the installed package (a wheel carries them as
+    benchmark/bundled_NAME), else beside the package in a source checkout (the repository keeps them there)."""
+    installed = Path(__file__).resolve().parent / f"bundled_{name}"
+    return installed if installed.is_dir() else PROJECT_ROOT / name
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -26,3 +36,18 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_writable(folder: Path) -> None:
+    """Prove files can be written in `folder` without creating it yet (nothing is made before every input is
+    checked): a probe file in the folder, or in its nearest existing ancestor (os.access lies to root)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(existing))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise BenchmarkError(f"results folder {folder} is not writable ({exc.strerror or exc})") from None

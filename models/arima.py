@@ -5,6 +5,6 @@ DEFAULTS = {"max_order": 2, "log": True}
 
 
 def build(input_shape, horizon, options, max_order, log):
-    from benchmark.statistical import Arima
+    from benchmark.models.statistical import Arima
 
     return Arima(max_order, log)

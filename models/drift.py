@@ -5,6 +5,6 @@ DEFAULTS = {}
 
 
 def build(input_shape, horizon, options):
-    from benchmark.baselines import Drift
+    from benchmark.models.baselines import Drift
 
     return Drift(horizon)

@@ -5,6 +5,6 @@ DEFAULTS = {"damped": True, "log": True}
 
 
 def build(input_shape, horizon, options, damped, log):
-    from benchmark.statistical import Ets
+    from benchmark.models.statistical import Ets
 
     return Ets(damped, log)

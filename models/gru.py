@@ -8,6 +8,6 @@ DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 def build(input_shape, horizon, options, units, dropout, layers=None):
     import keras
 
-    from benchmark.architectures import stacked
+    from benchmark.models.architectures import stacked
 
     return stacked(keras.layers.GRU, input_shape, horizon, units, layers, dropout, unroll=options.unroll)

@@ -5,6 +5,6 @@ DEFAULTS = {}
 
 
 def build(input_shape, horizon, options):
-    from benchmark.baselines import LinearAutoregression
+    from benchmark.models.baselines import LinearAutoregression
 
     return LinearAutoregression(horizon)

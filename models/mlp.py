@@ -8,7 +8,7 @@ DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
 def build(input_shape, horizon, options, units, dropout, activation, layers=None):
     import keras
 
-    from benchmark.architectures import stacked
+    from benchmark.models.architectures import stacked
 
     def dense(n):
         return keras.layers.Dense(n, activation=activation)

@@ -6,6 +6,6 @@ DEFAULTS = {}
 
 
 def build(input_shape, horizon, options):
-    from benchmark.baselines import Persistence
+    from benchmark.models.baselines import Persistence
 
     return Persistence(horizon)

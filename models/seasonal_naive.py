@@ -5,6 +5,6 @@ DEFAULTS = {"season": 5}
 
 
 def build(input_shape, horizon, options, season):
-    from benchmark.baselines import SeasonalNaive
+    from benchmark.models.baselines import SeasonalNaive
 
     return SeasonalNaive(horizon, season)

@@ -5,6 +5,6 @@ DEFAULTS = {"log": True}
 
 
 def build(input_shape, horizon, options, log):
-    from benchmark.statistical import Theta
+    from benchmark.models.statistical import Theta
 
     return Theta(log)

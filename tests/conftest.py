@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def baseline_count() -> int:
     """How many baselines every run adds (they always run, whatever --models says)."""
-    from benchmark import registry
+    from benchmark.models import registry
 
     return len(registry.baseline_names())
 
@@ -34,7 +34,7 @@ TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epoch
 @pytest.fixture(scope="session")
 def tiny_csv(tmp_path_factory) -> Path:
     """The first 300 points of the seasonal calibration series as a Yahoo-style CSV."""
-    from benchmark.catalog import seasonal_ar
+    from benchmark.data.catalog import seasonal_ar
 
     values = seasonal_ar()[:300]
     dates = pd.date_range("2020-01-01", periods=len(values), freq="D")

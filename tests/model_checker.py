@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark import registry
-from benchmark.config import resolve
-from benchmark.data import Series
-from benchmark.pipeline import prepare
-from benchmark.training import fit_model
+from benchmark.config.experiment import resolve
+from benchmark.data.series import Series
+from benchmark.models import registry
+from benchmark.models.training import fit_model
+from benchmark.pipeline.windows import prepare
 
 
 def check_model(name: str, horizon: int = 1) -> np.ndarray:

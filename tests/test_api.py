@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 import benchmark
-from benchmark import PROJECT_ROOT, cli, runner
-from benchmark.data import load_csv
+from benchmark import PROJECT_ROOT, cli
+from benchmark.data.series import load_csv
 from benchmark.errors import BenchmarkError
+from benchmark.execution import runner
 
 
 def readme_example() -> str:

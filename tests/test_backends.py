@@ -1,4 +1,4 @@
-"""The Keras backend switch (benchmark/backends.py, `--backend`): JAX reproducible and close to TensorFlow, and a
+"""The Keras backend switch (benchmark/models/backends.py, `--backend`): JAX reproducible and close to TensorFlow, and a
 missing or clashing backend refused in one line."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import backends
-from benchmark.config import resolve
+from benchmark.config.experiment import resolve
 from benchmark.errors import BenchmarkError
+from benchmark.models import backends
 from benchmark.tracking import BACKEND
 from tests.conftest import TINY_ARGS, benchmark_command
 
@@ -100,7 +100,7 @@ def test_jax_and_tensorflow_agree_within_seed_noise_but_not_bit_for_bit(tmp_path
 def test_a_single_threaded_jax_worker_gets_single_threaded_xla(tmp_path):
     """What init_worker does for `--jobs 2` on two cores, in a fresh process: Eigen's thread pool is turned off
     in JAX's CPU compiler before JAX starts, and Keras runs JAX. (XLA's own threads have no such switch.)"""
-    code = ("import os\nfrom benchmark import backends\nbackends.select('jax', threads=1)\n"
+    code = ("import os\nfrom benchmark.models import backends\nbackends.select('jax', threads=1)\n"
             "backends.configure('jax')\nimport keras\n"
             "print(keras.config.backend(), os.environ['XLA_FLAGS'], os.environ['TF_NUM_INTRAOP_THREADS'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark import calibration, cli
+from benchmark import cli
+from benchmark.execution import calibration
 
 NULLS = [p for p in calibration.PROCESSES if p.persistence_optimal]
 

@@ -1,4 +1,4 @@
-"""The bundled datasets and their groups (benchmark/catalog.py)."""
+"""The bundled datasets and their groups (benchmark/data/catalog.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import catalog
+from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
 
 BUNDLED = [name for name, info in catalog.available().items() if info.kind == "bundled"]

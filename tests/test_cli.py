@@ -109,7 +109,7 @@ def test_our_datasets_folder_never_shadows_the_datasets_library(tmp_path):
     fake = tmp_path / "site" / "datasets"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("ORIGIN = 'library'\n")
-    code = "import datasets, benchmark.catalog as c; print(datasets.ORIGIN, c.load('msft').name)"
+    code = "import datasets, benchmark.data.catalog as c; print(datasets.ORIGIN, c.load('msft').name)"
     env = dict(os.environ, PYTHONPATH=str(fake.parent))
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, env=env,
                          timeout=60)

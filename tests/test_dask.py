@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from benchmark import report, tracking
+from benchmark import tracking
+from benchmark.render import report
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 distributed = pytest.importorskip("distributed")

@@ -1,4 +1,4 @@
-"""Tests for benchmark.data: column detection, sorting, filling and one-line errors for bad files."""
+"""Tests for benchmark.data.series: column detection, sorting, filling and one-line errors for bad files."""
 
 import hashlib
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.data import DataError, Series, load_csv
+from benchmark.data.series import DataError, Series, load_csv
 from benchmark.errors import BenchmarkError
 
 COINDESK = """Currency,Date,Closing Price (USD),24h Open (USD),24h High (USD),24h Low (USD)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from benchmark.data import MAX_MAGNITUDE, DataError, Series, load_csv
+from benchmark.data.series import MAX_MAGNITUDE, DataError, Series, load_csv
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

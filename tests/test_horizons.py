@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import registry
-from benchmark.config import resolve
-from benchmark.data import Series
-from benchmark.pipeline import fit_scaler, prepare, recursive_forecast
-from benchmark.trial import evaluate, lead_time_metrics
+from benchmark.config.experiment import resolve
+from benchmark.data.series import Series
+from benchmark.evaluation.trial import evaluate, lead_time_metrics
+from benchmark.models import registry
+from benchmark.pipeline.windows import fit_scaler, prepare, recursive_forecast
 
 from .conftest import run_cli
 
@@ -120,8 +120,8 @@ def test_a_five_step_run_reports_errors_by_lead_time(tmp_path, tiny_csv, strateg
 
 def test_a_step_with_too_few_origins_is_described_not_tested():
     """4 test origins at horizon 5: step 4 and 5 cannot carry HLN's h = step; the table still reports them."""
-    from benchmark.calibration import results_from_records
-    from benchmark.comparison import build_table, lead_time_table
+    from benchmark.analysis.comparison import build_table, lead_time_table
+    from benchmark.execution.calibration import results_from_records
 
     rng = np.random.default_rng(3)
     series = Series.from_array("walk", 100 + np.cumsum(rng.normal(0, 1, 400)))

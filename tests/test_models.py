@@ -5,9 +5,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from benchmark import registry
 from benchmark.errors import BenchmarkError
-from benchmark.registry import BuildOptions
+from benchmark.models import registry
+from benchmark.models.registry import BuildOptions
 from tests.model_checker import check_model
 
 
@@ -58,7 +58,7 @@ def test_identically_seeded_builds_match_while_other_threads_draw_from_random():
     import random
     import threading
 
-    from benchmark.training import private_python_random
+    from benchmark.models.training import private_python_random
 
     stop = threading.Event()
 
@@ -85,10 +85,10 @@ def test_identically_seeded_builds_match_while_other_threads_draw_from_random():
 @pytest.mark.parametrize("name", ["lstm", "mlp"])
 def test_speed_settings_do_not_change_results(name):
     """steps_per_execution only batches the calls: the same seed gives the same predictions."""
-    from benchmark.config import resolve
-    from benchmark.data import Series
-    from benchmark.pipeline import prepare
-    from benchmark.training import fit_model
+    from benchmark.config.experiment import resolve
+    from benchmark.data.series import Series
+    from benchmark.models.training import fit_model
+    from benchmark.pipeline.windows import prepare
 
     values = 50 + 5 * np.sin(np.arange(300) / 5.0) + np.random.default_rng(0).normal(0, 0.3, 300)
     prepared = prepare(Series.from_array("check", values, source="test"), 16, 1, 20, 20, "window")
@@ -104,8 +104,8 @@ def test_speed_settings_do_not_change_results(name):
 
 
 def _check_prepared():
-    from benchmark.data import Series
-    from benchmark.pipeline import prepare
+    from benchmark.data.series import Series
+    from benchmark.pipeline.windows import prepare
 
     values = 50 + 5 * np.sin(np.arange(300) / 5.0) + np.random.default_rng(0).normal(0, 0.3, 300)
     return prepare(Series.from_array("check", values, source="test"), 16, 1, 20, 20, "window")
@@ -115,8 +115,8 @@ def _check_prepared():
 def test_reusing_a_compiled_model_gives_a_fresh_builds_numbers(name):
     """A worker keeps its compiled model across seeds (no retracing); weights, dropout seeds and optimizer slots
     are reset, so seed 0 after seed 1 equals seed 0 alone, bit for bit."""
-    from benchmark import training
-    from benchmark.config import resolve
+    from benchmark.config.experiment import resolve
+    from benchmark.models import training
 
     prepared, spec = _check_prepared(), registry.get(name)
     config = resolve("default", epochs=3, patience=3, batch_size=32, models=(name,), seeds=(0,))
@@ -134,8 +134,8 @@ def test_reusing_a_compiled_model_gives_a_fresh_builds_numbers(name):
 def test_unrolled_layers_match_the_loop_within_float_rounding():
     """--unroll traces one graph per window step: the same arithmetic, float32 rounding may differ in the last
     bits, which is why an unrolled run is its own experiment (its own config hash)."""
-    from benchmark import training
-    from benchmark.config import resolve
+    from benchmark.config.experiment import resolve
+    from benchmark.models import training
 
     prepared, spec = _check_prepared(), registry.get("lstm")
     fits = {}
@@ -171,7 +171,7 @@ def test_the_reference_model_is_naive():
 
 
 def test_sweep_reads_hyperparameters_by_name():
-    from benchmark.sweep import hyperparameters
+    from benchmark.config.sweep import hyperparameters
 
     assert hyperparameters("mlp") == {"units", "dropout", "activation", "layers"}
     assert hyperparameters("drift") == set()
@@ -280,7 +280,7 @@ def test_a_second_reference_model_is_refused(extra_models):
 def test_legacy_seeded_false_means_an_estimator(extra_models):
     extra_models("legacy", '''
     """An old-style baseline."""
-    from benchmark.baselines import Persistence
+    from benchmark.models.baselines import Persistence
 
     SEEDED = False
     DEFAULTS = {}
@@ -295,8 +295,8 @@ def test_legacy_seeded_false_means_an_estimator(extra_models):
 
 def test_a_stochastic_estimator_is_seeded_through_build_options(extra_models):
     """A seeded model outside Keras: it runs once per seed and sees the seed as options.seed."""
-    from benchmark import training
-    from benchmark.config import resolve
+    from benchmark.config.experiment import resolve
+    from benchmark.models import training
 
     extra_models("noisy", '''
     """Noisy persistence: the last value plus seeded noise."""

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark.data import Series
+from benchmark.data.series import Series
 from benchmark.errors import BenchmarkError
-from benchmark.pipeline import fit_scaler, make_windows, prepare, split_bounds, window_origins
+from benchmark.pipeline.windows import fit_scaler, make_windows, prepare, split_bounds, window_origins
 
 
 def series(values) -> Series:
@@ -121,7 +121,7 @@ def test_minmax_is_fitted_on_train_range():
 def test_mase_scale_comes_from_the_recent_training_stretch_so_persistence_scores_about_one():
     """A price that grows 100x (like msft 1986-2017): the whole-history scale would make persistence look twice
     as bad as itself; the last test-size steps before the test period have about its level."""
-    from benchmark.metrics import mase
+    from benchmark.evaluation.metrics import mase
 
     rng = np.random.default_rng(3)
     n = 8000  # about msft's length

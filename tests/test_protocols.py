@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from benchmark import PROJECT_ROOT, cli
-from benchmark.data import Series
+from benchmark.data.series import Series
 from benchmark.errors import BenchmarkError
-from benchmark.pipeline import prepare_folds
+from benchmark.pipeline.windows import prepare_folds
 from tests.conftest import TINY_ARGS
 
 
@@ -71,7 +71,7 @@ def test_config_file_then_flags_override_it(tmp_path):
 
 
 def test_every_run_flag_has_a_config_key():
-    from benchmark.settings import file_keys
+    from benchmark.config.settings import file_keys
 
     FILE_KEYS = file_keys()
     parser = cli.build_parser()

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cli, plots, report, stats, tracking
-from benchmark.comparison import Results, RunMeta, build_table, pairwise_pvalues
-from benchmark.verdict import verdict
+from benchmark import cli, tracking
+from benchmark.analysis import significance
+from benchmark.analysis.comparison import Results, RunMeta, build_table, pairwise_pvalues
+from benchmark.analysis.verdict import verdict
+from benchmark.render import plots, report
 from tests.conftest import baseline_count
 
 DATES = pd.date_range("2021-01-01", periods=6).strftime("%Y-%m-%d")
@@ -72,13 +74,14 @@ def test_the_family_is_every_row_but_persistence_tested_on_the_ranking_metrics_l
     assert not table.loc["naive", "tested"] and table.loc[["gru", "gru (ensemble)"], "tested"].all()
     seeds = np.stack([ACTUAL + np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5]) - ACTUAL,
                       ACTUAL + np.array([1.0, -1.0, 0.0, 0.0, -1.0, 1.0]) - ACTUAL])
-    expected = stats.seed_averaged_dm(seeds, LAST - ACTUAL, "absolute").pvalue  # MAE ranks, so absolute loss
+    expected = significance.seed_averaged_dm(seeds, LAST - ACTUAL, "absolute").pvalue  # MAE ranks, so absolute loss
     assert table.loc["gru", "p_value"] == pytest.approx(expected)
     raw = table.loc[["gru", "gru (ensemble)"], "p_value"].to_numpy()
-    assert table.loc[["gru", "gru (ensemble)"], "p_holm"].to_numpy() == pytest.approx(stats.holm(raw))
+    assert table.loc[["gru", "gru (ensemble)"], "p_holm"].to_numpy() == pytest.approx(significance.holm(raw))
     rmse = build_table(dataclasses.replace(results, meta=RunMeta("hand", settings={"metric": "rmse"})))
     rmse = rmse.set_index("model")
-    assert rmse.loc["gru", "p_value"] == pytest.approx(stats.seed_averaged_dm(seeds, LAST - ACTUAL, "squared").pvalue)
+    expected = significance.seed_averaged_dm(seeds, LAST - ACTUAL, "squared").pvalue
+    assert rmse.loc["gru", "p_value"] == pytest.approx(expected)
 
 
 def test_a_raw_win_that_does_not_survive_holm_is_never_called_a_win():
@@ -189,7 +192,7 @@ def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critica
 
 
 def test_the_cross_dataset_skill_table_marks_significant_rows():
-    from benchmark.leaderboard import skill_lines
+    from benchmark.render.leaderboard import skill_lines
 
     tables = {name: pd.DataFrame({"model": ["naive", "theta"], "skill": [0.0, skill],
                                   "significant": np.array([False, significant])})

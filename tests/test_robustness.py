@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import cli, registry
+from benchmark import cli
 from benchmark.files import atomic_write
+from benchmark.models import registry
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 # Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmark import report, tracking
+from benchmark import tracking
+from benchmark.render import report
 from tests.conftest import baseline_count, run_cli
 
 TRIAL_METRICS = {"mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run"}
@@ -95,9 +96,9 @@ def test_same_seed_same_metrics_and_jobs2_equals_jobs1(first_run, tiny_csv, stor
 
 
 def test_schedule_starts_the_costliest_models_first_with_seeds_together():
-    from benchmark import runner
-    from benchmark.config import resolve
-    from benchmark.trial import TrialSpec
+    from benchmark.config.experiment import resolve
+    from benchmark.evaluation.trial import TrialSpec
+    from benchmark.execution import runner
 
     config = resolve("classic")
     specs = [TrialSpec(m, s, config, "sqlite:///unused.db", "0", "parent") for m, s in
@@ -110,9 +111,9 @@ def test_schedule_starts_the_costliest_models_first_with_seeds_together():
 def test_auto_jobs_is_one_worker_per_core_within_memory():
     import os
 
-    from benchmark import runner
-    from benchmark.config import resolve
-    from benchmark.trial import TrialSpec
+    from benchmark.config.experiment import resolve
+    from benchmark.evaluation.trial import TrialSpec
+    from benchmark.execution import runner
 
     config = resolve("classic")
     specs = [TrialSpec(m, s, config, "sqlite:///unused.db", "0", "parent") for m in ("lstm", "gru") for s in range(4)]

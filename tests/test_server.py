@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from benchmark import registry
+from benchmark.models import registry
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 

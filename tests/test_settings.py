@@ -9,9 +9,13 @@ import math
 
 import pytest
 
-from benchmark import catalog, cli, config, optimization, pipeline, settings
+from benchmark import cli
+from benchmark.config import experiment, settings
+from benchmark.config.settings import Setting
+from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
-from benchmark.settings import Setting
+from benchmark.models import optimization
+from benchmark.pipeline import windows
 
 # A setting a later change might add: declared here, in the test, and nowhere else.
 NEW = Setting("gradient_clip", float, "clip gradients at this norm (0: off)", "training", default=0.0, minimum=0,
@@ -20,7 +24,7 @@ TABLE = (*settings.TABLE, NEW)
 
 
 def test_a_setting_added_to_the_table_reaches_flags_files_hash_params_and_sweeps(tmp_path):
-    extended = config.config_class(TABLE)
+    extended = experiment.config_class(TABLE)
     parser = argparse.ArgumentParser()
     settings.add_arguments(parser, TABLE)
     args = parser.parse_args(["--gradient-clip", "0.5", "--epochs", "3"])
@@ -28,27 +32,27 @@ def test_a_setting_added_to_the_table_reaches_flags_files_hash_params_and_sweeps
     assert "gradient_clip" in settings.file_keys(TABLE)
     path = tmp_path / "exp.toml"
     path.write_text("gradient_clip = 1\n")
-    assert config.load_file(str(path), TABLE) == {"gradient_clip": 1}
+    assert experiment.load_file(str(path), TABLE) == {"gradient_clip": 1}
     path.write_text("gradient_clip = 'x'\n")
     with pytest.raises(BenchmarkError, match="key 'gradient_clip' must be a number"):
-        config.load_file(str(path), TABLE)
-    off = config.resolve("default", config_type=extended)
-    on = config.resolve("default", config_type=extended, gradient_clip=1)
+        experiment.load_file(str(path), TABLE)
+    off = experiment.resolve("default", config_type=extended)
+    on = experiment.resolve("default", config_type=extended, gradient_clip=1)
     assert on.gradient_clip == 1.0 and isinstance(on.gradient_clip, float)
-    assert off.config_hash == config.resolve("default").config_hash  # at its neutral value: earlier hashes hold
+    assert off.config_hash == experiment.resolve("default").config_hash  # at its neutral value: earlier hashes hold
     assert on.config_hash != off.config_hash
     assert on.logged_settings()["gradient_clip"] == 1.0
     assert settings.sweepable(TABLE)["gradient_clip"] is NEW
     with pytest.raises(BenchmarkError, match="--gradient-clip must be at least 0"):
-        config.resolve("default", config_type=extended, gradient_clip=-1)
+        experiment.resolve("default", config_type=extended, gradient_clip=-1)
 
 
 def test_choices_come_from_the_implementations():
     rows = settings.by_name()
     assert rows["loss"].choices == tuple(optimization.LOSSES)
     assert rows["optimizer"].choices == tuple(optimization.OPTIMIZERS)
-    assert rows["scaler"].choices == pipeline.SCALERS
-    assert rows["window_type"].choices == pipeline.WINDOW_TYPES
+    assert rows["scaler"].choices == windows.SCALERS
+    assert rows["window_type"].choices == windows.WINDOW_TYPES
 
 
 def test_one_word_per_setting_with_old_words_as_aliases(tmp_path):
@@ -72,11 +76,11 @@ def test_one_word_per_setting_with_old_words_as_aliases(tmp_path):
 ])
 def test_every_value_is_checked_against_its_row(values, message):
     with pytest.raises(BenchmarkError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        config.resolve("default", **values)
+        experiment.resolve("default", **values)
 
 
 def test_presets_come_from_the_table():
-    classic, default = config.resolve("classic"), config.resolve("default")
+    classic, default = experiment.resolve("classic"), experiment.resolve("default")
     assert (classic.scaler, classic.test_size, classic.optimizer, classic.early_stopping) == ("minmax", 60,
                                                                                             "rmsprop", False)
     assert (default.scaler, default.test_size, default.optimizer, default.early_stopping) == ("window", 250,

@@ -1,4 +1,4 @@
-"""The statistical baselines (benchmark/statistical.py, models/arima|ets|theta|seasonal_naive.py): fitted on the
+"""The statistical baselines (benchmark/models/statistical.py, models/arima|ets|theta|seasonal_naive.py): fitted on the
 training part only, then forecasting every origin with fixed parameters from the values before it."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import warnings
 import numpy as np
 import pytest
 
-from benchmark import registry
-from benchmark.baselines import SeasonalNaive
-from benchmark.config import resolve
-from benchmark.data import Series
-from benchmark.pipeline import prepare
-from benchmark.statistical import Arima, Ets, Theta
-from benchmark.training import fit_model
+from benchmark.config.experiment import resolve
+from benchmark.data.series import Series
+from benchmark.models import registry
+from benchmark.models.baselines import SeasonalNaive
+from benchmark.models.statistical import Arima, Ets, Theta
+from benchmark.models.training import fit_model
+from benchmark.pipeline.windows import prepare
 
 STATISTICAL = ("arima", "ets", "theta")
 

@@ -1,4 +1,5 @@
-"""Tests for benchmark.stats: numbers are checked against hand computations, not against the module itself."""
+"""Tests for benchmark.analysis.significance: numbers are checked against hand computations, not against the module
+itself."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from benchmark.stats import (
+from benchmark.analysis.significance import (
     DMResult,
     binomial_interval,
     diebold_mariano,

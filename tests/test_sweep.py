@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import cli, sweep
+from benchmark import cli
+from benchmark.config import sweep
 from benchmark.errors import BenchmarkError
 from tests.conftest import TINY_ARGS, baseline_count
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.runner import WORKER_MEMORY
+from benchmark.execution.runner import WORKER_MEMORY
 
 
 @dataclass(frozen=True)

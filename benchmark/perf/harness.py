@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import catalog
+from benchmark.data import catalog
 from benchmark.files import atomic_write
 from benchmark.perf import store
 from benchmark.perf.settings import PerfConfig

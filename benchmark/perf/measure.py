@@ -27,8 +27,8 @@ def peak_rss_mb() -> tuple[float, float]:
 def classic_windows(csv: str):
     """The classic protocol's windows from the suite's own pipeline: MinMax fitted on the training part, 60-day
     windows, test = the final 60 days, no validation (the tutorial's windows exactly)."""
-    from benchmark.data import load_csv
-    from benchmark.pipeline import prepare
+    from benchmark.data.series import load_csv
+    from benchmark.pipeline.windows import prepare
 
     return prepare(load_csv(csv), lookback=LOOKBACK, horizon=1, test_size=TUTORIAL_TEST, val_size=0,
                    scaler="minmax")
@@ -51,7 +51,7 @@ def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) 
     """The tutorial's loop: `model.fit(x, y, epochs, batch_size=64)` one trial after another, then predict."""
     import keras
 
-    from benchmark.training import epoch_timer
+    from benchmark.models.training import epoch_timer
 
     prepared = classic_windows(csv)
     x_train, y_train, x_test = prepared.train.inputs, prepared.train.targets, prepared.test.inputs
@@ -75,8 +75,8 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
           backend: str = "tensorflow") -> list[Trial]:
     """What `python -m benchmark run --preset classic` does on the same trials (the run and its leaderboard),
     through the Python API; the neural trials' timings as the runner reports them."""
-    from benchmark import registry
-    from benchmark.config import resolve
+    from benchmark.config.experiment import resolve
+    from benchmark.models import registry
 
     # registry.select adds the baselines, which a user's run always includes
     config = resolve("classic", data=csv, models=registry.select(",".join(models)), seeds=tuple(seeds),
@@ -87,7 +87,9 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
 
 def _run_and_report(config) -> list[Trial]:
     """Train (resuming nothing: a fresh store) and write the leaderboard; the neural trials' timings."""
-    from benchmark import backends, report, runner
+    from benchmark.execution import runner
+    from benchmark.models import backends
+    from benchmark.render import report
 
     backends.select(config.backend)  # before anything imports Keras in this process
     outcome = runner.run(config, command="benchmark.perf suite")
@@ -103,8 +105,8 @@ def _run_and_report(config) -> list[Trial]:
 def default_run(job: dict, started: float | None = None) -> dict:
     """`python -m benchmark run --models all` as a user runs it (default preset: Adam, early stopping on the
     validation year; msft, or the harness's short CSV in quick mode) on one backend: a store.Measurement dict."""
-    from benchmark import registry
-    from benchmark.config import resolve
+    from benchmark.config.experiment import resolve
+    from benchmark.models import registry
 
     started = time.perf_counter() if started is None else started
     overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
@@ -141,7 +143,7 @@ def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:
     """An LSTM's seconds per epoch for each (training windows, window length) case, on random windows."""
     import keras
 
-    from benchmark.training import epoch_timer
+    from benchmark.models.training import epoch_timer
 
     rows = []
     rng = np.random.default_rng(0)
@@ -160,10 +162,10 @@ def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
     """The suite's recurrent models with their time loop and unrolled (`--unroll`): each epoch's seconds."""
     import keras
 
-    from benchmark import registry
-    from benchmark.backends import configure_tensorflow
-    from benchmark.registry import BuildOptions
-    from benchmark.training import epoch_timer
+    from benchmark.models import registry
+    from benchmark.models.backends import configure_tensorflow
+    from benchmark.models.registry import BuildOptions
+    from benchmark.models.training import epoch_timer
 
     configure_tensorflow()
     prepared = classic_windows(csv)

@@ -4,7 +4,7 @@ Many independent realizations of simulated price processes go through the same p
 the same verdict code (`comparison.build_table`: seed-averaged Diebold–Mariano, Holm over the declared family)
 as a real run. Where persistence is the optimal forecast (random walks), every "significantly better" verdict is
 a false positive: their rate, with an exact 95% interval, is the engine's measured size. Where a learnable
-signal exists, the rate of significant verdicts is its power. Numbers only; `leaderboard.render_calibration`
+signal exists, the rate of significant verdicts is its power. Numbers only; `benchmark.render.calibration`
 writes them as markdown.
 """
 
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmark import registry, stats
-from benchmark.comparison import Results, RunMeta, build_table
-from benchmark.config import ExperimentConfig, resolve
-from benchmark.data import Series
-from benchmark.pipeline import prepare
-from benchmark.trial import TrialRecord, evaluate, trial_hyperparameters
+from benchmark.analysis import significance
+from benchmark.analysis.comparison import Results, RunMeta, build_table
+from benchmark.config.experiment import ExperimentConfig, resolve
+from benchmark.data.series import Series
+from benchmark.evaluation.trial import TrialRecord, evaluate, trial_hyperparameters
+from benchmark.models import registry
+from benchmark.pipeline.windows import prepare
 
 
 def gaussian_walk(rng: np.random.Generator, length: int) -> np.ndarray:
@@ -132,7 +133,7 @@ class Share:
 
     @property
     def interval(self) -> tuple[float, float]:
-        return stats.binomial_interval(self.significant, self.replications)
+        return significance.binomial_interval(self.significant, self.replications)
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def boundary_size(draws: int, points: int, seeds: int, loss: str, alpha: float, 
         common = rng.normal(0.0, np.sqrt(shared), points)
         errors = common + rng.normal(0.0, np.sqrt(1 - shared), (seeds, points))
         reference = rng.normal(0.0, 1.0, points)
-        rejections += stats.seed_averaged_dm(errors, reference, loss).pvalue < alpha
+        rejections += significance.seed_averaged_dm(errors, reference, loss).pvalue < alpha
     return BoundarySize(draws, int(rejections), points, seeds, alpha)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from benchmark.data import Series
+from benchmark.data.series import Series
 from benchmark.errors import BenchmarkError
 
 SCALERS = ("minmax", "standard", "window")

@@ -1,7 +1,7 @@
 """One trial = one (model, seed) on one configuration.
 
 `evaluate(...) -> TrialRecord` is pure computation: prepared data in, numbers out (no files, no tracking).
-`benchmark.recording.run_trial(spec)` is the thin wrapper that loads the data and records the outcome, so the
+`benchmark.execution.recording.run_trial(spec)` is the thin wrapper that loads the data and records the outcome, so the
 same trial runs in-process, in a worker pool or on a cluster.
 """
 
@@ -15,13 +15,14 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from benchmark import catalog, registry
-from benchmark.config import ExperimentConfig
+from benchmark.config.experiment import ExperimentConfig
+from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
-from benchmark.metrics import frame_metrics
-from benchmark.pipeline import Prepared, prepare_folds
-from benchmark.registry import ModelSpec
-from benchmark.training import Fit, fit_model
+from benchmark.evaluation.metrics import frame_metrics
+from benchmark.models import registry
+from benchmark.models.registry import ModelSpec
+from benchmark.models.training import Fit, fit_model
+from benchmark.pipeline.windows import Prepared, prepare_folds
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class TrialResult:
 
 def trial_hyperparameters(model: str, config: ExperimentConfig) -> dict:
     """The model's defaults with this configuration's sweep overrides applied."""
-    from benchmark.sweep import apply_overrides
+    from benchmark.config.sweep import apply_overrides
 
     return apply_overrides(model, registry.get(model).defaults, config.overrides)
 

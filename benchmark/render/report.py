@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import settings, sweep
-from benchmark.comparison import (
+from benchmark.analysis.comparison import (
     Results,
     RunMeta,
     build_table,
@@ -24,12 +23,12 @@ from benchmark.comparison import (
     lead_time_table,
     pairwise_pvalues,
 )
+from benchmark.analysis.verdict import verdict
+from benchmark.config import settings, sweep
 from benchmark.errors import BenchmarkError
-from benchmark.files import atomic_write
-from benchmark.leaderboard import csv_frame, render, render_many
-from benchmark.runner import check_writable
+from benchmark.files import atomic_write, check_writable
+from benchmark.render.leaderboard import csv_frame, render, render_many
 from benchmark.tracking import FINISHED, StoredRun, Tracker
-from benchmark.verdict import verdict
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
 COLUMNS = ["model", "seed", "kind", "stochastic", "reference", "status", "run_id", "start_time", "failure_reason",
@@ -65,15 +64,11 @@ def _frame(runs: list[StoredRun]) -> pd.DataFrame:
 
 
 def _flag(run: StoredRun, name: str) -> bool:
-    """A model's contract flag as its trial logged it; runs of versions that did not log it ask the registry."""
+    """A model's contract flag as its trial logged it (stores of versions that logged none: networks were the
+    stochastic models and persistence the reference)."""
     if name in run.params:
         return run.params[name] == "True"
-    from benchmark import registry
-
-    try:
-        return bool(getattr(registry.get(run.model), name))
-    except BenchmarkError:  # a model no longer registered: its kind still says whether it was trained per seed
-        return name == "stochastic" and run.params.get("kind") == "neural"
+    return run.params.get("kind") == "neural" if name == "stochastic" else run.model == "naive"
 
 
 def latest_parent(uri: str, experiment_id: str, config_hash: str | None = None):
@@ -210,7 +205,7 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
     architecture at the point chosen on validation plus the sensitivity table. Several entries give a
     cross-dataset summary (mean ranks, Friedman, critical-difference diagram) and a section each.
     """
-    from benchmark import plots
+    from benchmark.render import plots
 
     many = len(entries) > 1
     sections, figures = [], {}
@@ -276,7 +271,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
 def log_trial_figures(tracker: Tracker, results: Results) -> None:
     """Each finished trial's forecast figure, drawn here from its stored predictions (never in the worker) and
     logged to its run once."""
-    from benchmark.plots import trial_forecast_figure
+    from benchmark.render.plots import trial_forecast_figure
     from benchmark.tracking import FORECAST_FIGURE
 
     for trial in results.finished.itertuples():
@@ -298,7 +293,7 @@ def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
     """The terminal version: rank, model, MAE over seeds, MASE, DM p, and the verdict."""
     from tabulate import tabulate
 
-    from benchmark.leaderboard import headers, markdown_rows
+    from benchmark.render.leaderboard import headers, markdown_rows
 
     file = file or sys.stdout
     keep = [0, 1, 2, 3, 6, 8, 9, 10]

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from benchmark.comparison import LOSS_OF_METRIC  # noqa: E402
+from benchmark.analysis.comparison import LOSS_OF_METRIC  # noqa: E402
 
 
 def trial_forecast_figure(frame: pd.DataFrame, title: str):

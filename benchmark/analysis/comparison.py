@@ -2,7 +2,7 @@
 (persistence), neighbours within seed noise, pairwise tests and ranks across datasets.
 
 Pure functions of `Results` (what the tracking store holds) returning typed tables; the words are in
-`benchmark.verdict` and the markdown in `benchmark.leaderboard`.
+`benchmark.analysis.verdict` and the markdown in `benchmark.render.leaderboard`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from benchmark import metrics, stats
+from benchmark.analysis import significance
+from benchmark.evaluation import metrics
 
 ORDER = ["fold", "date", "step"]  # every scored point of every fold, in time order within each fold
 
@@ -142,14 +143,15 @@ def build_table(results: Results) -> pd.DataFrame:
             **{f"{m}_{k}": getattr(s, attr) for m, s in summaries.items()
                for k, attr in (("mean", "mean"), ("sd", "sd"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))},
             "theil_u2": float(np.mean([_u2(e, reference_errors) for e in errors])),
-            "skill": stats.skill_score(summaries[metric].mean, reference_score),
+            "skill": significance.skill_score(summaries[metric].mean, reference_score),
             "epochs": float(runs["epochs_run"].mean()), "train_seconds": float(runs["train_seconds"].mean()),
         }
         if model != reference:
-            row["p_value"] = stats.seed_averaged_dm(errors, reference_errors, loss, horizon).pvalue
+            row["p_value"] = significance.seed_averaged_dm(errors, reference_errors, loss, horizon).pvalue
             # Described, never used for the verdict: how many single networks would pass on their own.
-            per_seed = [stats.dm_test(stats.loss_values(e, loss) - stats.loss_values(reference_errors, loss),
-                                      horizon).pvalue for e in errors]
+            reference_loss = significance.loss_values(reference_errors, loss)
+            per_seed = [significance.dm_test(significance.loss_values(e, loss) - reference_loss, horizon).pvalue
+                        for e in errors]
             row["seeds_below_alpha"] = int(sum(p < meta.alpha for p in per_seed)) if stochastic else np.nan
         rows.append(row)
     if meta.ensembles:
@@ -161,28 +163,29 @@ def build_table(results: Results) -> pd.DataFrame:
                 "kind": results.stochastic.loc[results.stochastic["model"] == model, "kind"].iloc[0],
                 "seeds": int((results.finished["model"] == model).sum()),
                 "mae_mean": scores["mae"], "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
-                "theil_u2": _u2(errors, reference_errors), "skill": stats.skill_score(scores[metric], reference_score),
-                "p_value": stats.dm_test(stats.loss_values(errors, loss) - stats.loss_values(reference_errors, loss),
-                                         horizon).pvalue,
+                "theil_u2": _u2(errors, reference_errors),
+                "skill": significance.skill_score(scores[metric], reference_score),
+                "p_value": significance.dm_test(significance.loss_values(errors, loss)
+                                                - significance.loss_values(reference_errors, loss), horizon).pvalue,
             })
     table = pd.DataFrame(rows).sort_values(f"{metric}_mean", kind="stable").reset_index(drop=True)
     table["rank"] = table[f"{metric}_mean"].rank(method="min").astype(int)  # ties share the best rank (1, 1, 3)
     tested = table["tested"].to_numpy(dtype=bool)
     table["p_holm"] = np.nan
     if tested.any():
-        table.loc[tested, "p_holm"] = stats.holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
+        table.loc[tested, "p_holm"] = significance.holm(table.loc[tested, "p_value"].to_numpy(dtype=float))
     table["significant"] = tested & (table["p_holm"] < meta.alpha).to_numpy()
     table["within_noise_of_previous"] = _neighbour_overlap(table, metric)
     return table
 
 
-def _summary(values: pd.Series) -> stats.Summary:
+def _summary(values: pd.Series) -> significance.Summary:
     """The seed summary of a metric; one that is undefined for this data (MASE on a constant series) stays NaN
     rather than failing the whole leaderboard."""
     values = values.astype(float).to_numpy()
     if not np.all(np.isfinite(values)):
-        return stats.Summary(len(values), float("nan"), float("nan"), float("nan"), float("nan"))
-    return stats.seed_summary(values.tolist())
+        return significance.Summary(len(values), float("nan"), float("nan"), float("nan"), float("nan"))
+    return significance.seed_summary(values.tolist())
 
 
 def _score(errors: np.ndarray, metric: str) -> float:
@@ -232,11 +235,11 @@ def pairwise_pvalues(results: Results) -> pd.DataFrame:
         errors[model] = _errors(frame)
     for model, frame in ens.items():
         errors[model] = _errors(frame)
-    raw = stats.pairwise_dm(errors, loss=LOSS_OF_METRIC[meta.metric], horizon=meta.horizon)
+    raw = significance.pairwise_dm(errors, loss=LOSS_OF_METRIC[meta.metric], horizon=meta.horizon)
     upper = np.triu_indices(len(raw), k=1)
     if len(upper[0]):
         adjusted = raw.to_numpy(copy=True)
-        adjusted[upper] = stats.holm(adjusted[upper])
+        adjusted[upper] = significance.holm(adjusted[upper])
         adjusted.T[upper] = adjusted[upper]
         return pd.DataFrame(adjusted, index=raw.index, columns=raw.columns)
     return raw
@@ -262,13 +265,14 @@ def fold_tables(results: Results) -> dict[str, pd.DataFrame]:
     return out
 
 
-def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str, alpha: float) -> stats.FriedmanResult | None:
+def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str,
+                    alpha: float) -> significance.FriedmanResult | None:
     """Friedman's test on the models' ranks over blocks (datasets or folds), with Nemenyi's critical difference;
     None when there are fewer than two blocks or models."""
     scores = block_scores(tables, metric)
     if scores.shape[0] < 2 or scores.shape[1] < 2:
         return None
-    return stats.friedman(scores, alpha)
+    return significance.friedman(scores, alpha)
 
 
 def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -315,12 +319,12 @@ def lead_time_table(results: Results, table: pd.DataFrame) -> pd.DataFrame | Non
             row["tested"] = bool(entry["tested"]) and testable
             if row["tested"]:
                 reference_errors = _errors(reference_frame[reference_frame["step"] == step])
-                row["p_value"] = stats.seed_averaged_dm(errors, reference_errors, loss, step).pvalue
+                row["p_value"] = significance.seed_averaged_dm(errors, reference_errors, loss, step).pvalue
             rows.append(row)
     out = pd.DataFrame(rows)
     tested = out["tested"].to_numpy(dtype=bool)
     out["p_holm"] = np.nan
-    out.loc[tested, "p_holm"] = stats.holm(out.loc[tested, "p_value"].to_numpy(dtype=float))
+    out.loc[tested, "p_holm"] = significance.holm(out.loc[tested, "p_value"].to_numpy(dtype=float))
     out["significant"] = tested & (out["p_holm"] < meta.alpha).to_numpy()
     return out
 

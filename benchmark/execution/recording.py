@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from benchmark import registry
-from benchmark.pipeline import Prepared
-from benchmark.tracking import PREDICTIONS, Tracker, seed_text
-from benchmark.trial import (
+from benchmark.evaluation.trial import (
     SKIPPED,
     TrialRecord,
     TrialResult,
@@ -23,6 +20,9 @@ from benchmark.trial import (
     prepared_for,
     trial_hyperparameters,
 )
+from benchmark.models import registry
+from benchmark.pipeline.windows import Prepared
+from benchmark.tracking import PREDICTIONS, Tracker, seed_text
 
 
 def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, object]:

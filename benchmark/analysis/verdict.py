@@ -1,5 +1,5 @@
 """The comparison in words: what the declared test family concluded, and which neighbouring ranks are only
-training noise. Text from the typed table of `benchmark.comparison`; no numbers are computed here, and no
+training noise. Text from the typed table of `benchmark.analysis.comparison`; no numbers are computed here, and no
 sentence claims more than the adjusted p-values and the markers on the same page say.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.comparison import LOSS_OF_METRIC, RunMeta
+from benchmark.analysis.comparison import LOSS_OF_METRIC, RunMeta
 
 
 def _count(number: int, noun: str) -> str:

@@ -1,7 +1,7 @@
 """The one table of settings. Each row is one setting, named by one word used everywhere: the config field, the
 `--flag`, the experiment-file key, the MLflow param, the `--set` key and the leaderboard's settings rows.
 
-Everything else is generated from this table: the frozen config class and its hash (`benchmark.config`), the
+Everything else is generated from this table: the frozen config class and its hash (`benchmark.config.experiment`), the
 command line (`add_arguments`), the experiment-file checks (`check_file`), value checks (`check_value`), the
 presets and the params every run logs. Adding a setting is adding a row here, then using it.
 """
@@ -13,11 +13,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from benchmark.backends import BACKENDS
-from benchmark.data import FILL_METHODS
+from benchmark.data.series import FILL_METHODS
 from benchmark.errors import BenchmarkError
-from benchmark.optimization import LOSSES, OPTIMIZERS
-from benchmark.pipeline import SCALERS, STRATEGIES, WINDOW_TYPES
+from benchmark.models.backends import BACKENDS
+from benchmark.models.optimization import LOSSES, OPTIMIZERS
+from benchmark.pipeline.windows import SCALERS, STRATEGIES, WINDOW_TYPES
 
 PRESETS = ("default", "classic")
 GROUPS = {  # group -> heading of its block in `run --help`

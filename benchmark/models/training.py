@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark import optimization
-from benchmark.config import ExperimentConfig
-from benchmark.pipeline import Prepared, recursive_forecast
-from benchmark.registry import BuildOptions, ModelSpec
+from benchmark.config.experiment import ExperimentConfig
+from benchmark.models import optimization
+from benchmark.models.registry import BuildOptions, ModelSpec
+from benchmark.pipeline.windows import Prepared, recursive_forecast
 
 
 class TrialFailed(Exception):
@@ -187,7 +187,7 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
 
 def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
                seed: int) -> Fit:
-    from benchmark import backends
+    from benchmark.models import backends
 
     backends.configure(config.backend)
     import keras

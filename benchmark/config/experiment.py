@@ -1,6 +1,6 @@
 """The resolved, frozen experiment configuration and its hash, generated from the settings table.
 
-`ExperimentConfig` has one field per row of `benchmark.settings.TABLE`; `resolve(preset, **values)` applies the
+`ExperimentConfig` has one field per row of `benchmark.config.settings.TABLE`; `resolve(preset, **values)` applies the
 preset's defaults, checks every value against its row, then the rules that tie settings together (`validate`).
 """
 
@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from benchmark import settings as _settings
+from benchmark.config import settings as _settings
+from benchmark.config.settings import TABLE, Setting
 from benchmark.errors import BenchmarkError
-from benchmark.settings import TABLE, Setting
 
 
 class _ConfigMethods:

@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from benchmark import registry, settings
-from benchmark.config import ExperimentConfig, resolve
+from benchmark.config import settings
+from benchmark.config.experiment import ExperimentConfig, resolve
 from benchmark.errors import BenchmarkError
+from benchmark.models import registry
 
 
 def setting_name(key: str) -> str | None:

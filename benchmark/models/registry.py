@@ -29,8 +29,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from benchmark import bundled
 from benchmark.errors import BenchmarkError
+from benchmark.files import bundled
 
 if TYPE_CHECKING:
     import keras

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from benchmark import backends, registry
 from benchmark.errors import BenchmarkError
-from benchmark.recording import run_trial
+from benchmark.evaluation.trial import TrialResult, TrialSpec
+from benchmark.execution.recording import run_trial
+from benchmark.models import backends, registry
 from benchmark.tracking import Tracker
-from benchmark.trial import TrialResult, TrialSpec
 
 LOST = "worker process died during the trial"
 

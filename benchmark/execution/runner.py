@@ -9,16 +9,19 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark import backends, executors, registry, sweep, tracking
-from benchmark.config import ExperimentConfig
+from benchmark import tracking
+from benchmark.config import sweep
+from benchmark.config.experiment import ExperimentConfig
 from benchmark.errors import BenchmarkError
+from benchmark.evaluation.trial import SKIPPED, TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
+from benchmark.execution import executors
+from benchmark.files import check_writable
+from benchmark.models import backends, registry
 from benchmark.tracking import Tracker, seed_text
-from benchmark.trial import SKIPPED, TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
 
 
 @dataclass
@@ -126,7 +129,7 @@ def start_parent(config: ExperimentConfig, tracker: Tracker, experiment_id: str,
 def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> None:
     """The verdict settings are declared by a configuration's first run; a later run of the same configuration
     may not change them after results exist (no second chance after looking)."""
-    from benchmark import settings
+    from benchmark.config import settings
 
     first = tracker.first_parent(experiment_id, config.config_hash)
     if first is None:
@@ -162,21 +165,6 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))
     return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)
-
-
-def check_writable(folder: Path) -> None:
-    """Prove files can be written in `folder` without creating it yet (nothing is made before every input is
-    checked): a probe file in the folder, or in its nearest existing ancestor (os.access lies to root)."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(20, "not a folder", str(existing))
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise BenchmarkError(f"results folder {folder} is not writable ({exc.strerror or exc})") from None
 
 
 def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:

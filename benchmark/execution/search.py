@@ -12,9 +12,12 @@ import dataclasses
 import hashlib
 import json
 
-from benchmark import registry, runner, sweep, tracking
-from benchmark.config import ExperimentConfig
+from benchmark import tracking
+from benchmark.config import sweep
+from benchmark.config.experiment import ExperimentConfig
 from benchmark.errors import BenchmarkError
+from benchmark.execution import runner
+from benchmark.models import registry
 from benchmark.tracking import FINISHED, Tracker
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from benchmark import PROJECT_ROOT
 from benchmark.errors import BenchmarkError
+from benchmark.files import PROJECT_ROOT
 
 EXPERIMENT_PREFIX = "forecast-benchmark"
 EXPERIMENT_DESCRIPTION = (
