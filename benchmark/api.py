@@ -87,15 +87,16 @@ def plan(values: dict, config_file: str | None = None, set_values: Iterable[str]
     if file_values.get("data") and file_values.get("dataset"):
         raise BenchmarkError(f"{config_file}: give either dataset or data, not both")
     merged = {**file_values, **given}
-    models = merged.pop("models", "all")
-    seeds = merged.pop("seeds", 5)
-    datasets = catalog.expand(_as_list(merged.pop("dataset", catalog.DEFAULT_DATASET)))
+    defaults = {s.name: s.default for s in settings.TABLE}  # the table's, before any preset
+    models = merged.pop("models", None) or "all"  # the table's () is every network
+    seeds = merged.pop("seeds", defaults["seeds"])
+    datasets = catalog.expand(_as_list(merged.pop("dataset", defaults["dataset"])))
     if isinstance(merged.get("jobs"), str):
         merged["jobs"] = _jobs(merged["jobs"])
     shared = {"models": registry.select(",".join(_as_list(models))),
               "seeds": experiment.seeds_from_list(list(seeds)) if isinstance(seeds, list | tuple) else
               experiment.parse_seeds(str(seeds)), **merged}
-    preset = shared.pop("preset", "default")
+    preset = shared.pop("preset", defaults["preset"])
     if shared.get("data"):
         bases = [experiment.resolve(preset, **shared)]
     else:

@@ -2,6 +2,8 @@
 
 COST = 0.45  # training time relative to an LSTM (results/PERFORMANCE.md); only orders the work
 
+CHANNELS = True  # reads every input channel: the target, then the --covariates columns
+
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
 

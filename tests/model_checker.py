@@ -20,5 +20,5 @@ def check_model(name: str, horizon: int = 1) -> np.ndarray:
     fit = fit_model(spec, dict(spec.defaults), prepared, config, seed=0)
     assert fit.test_scaled.shape == (len(prepared.test), horizon)
     assert np.all(np.isfinite(fit.test_scaled))
-    assert fit.epochs_run == (1 if spec.family == "keras" else 0)
+    assert fit.epochs_run == (1 if spec.adapter.needs_keras else 0)
     return fit.test_scaled

@@ -8,7 +8,8 @@ import pytest
 
 from benchmark.config.experiment import resolve
 from benchmark.data.series import Series
-from benchmark.evaluation.trial import evaluate, lead_time_metrics
+from benchmark.evaluation.metrics import lead_time_metrics
+from benchmark.evaluation.trial import evaluate
 from benchmark.models import registry
 from benchmark.pipeline.windows import fit_scaler, prepare, recursive_forecast
 

@@ -7,7 +7,7 @@ import pytest
 
 from benchmark.errors import BenchmarkError
 from benchmark.models import registry
-from benchmark.models.registry import BuildOptions
+from benchmark.models.contract import BuildOptions
 from tests.model_checker import check_model
 
 
@@ -155,11 +155,13 @@ def test_unrolled_layers_match_the_loop_within_float_rounding():
 def test_the_contract_fields_of_the_registered_models():
     for name in registry.neural_names():
         spec = registry.get(name)
-        assert (spec.family, spec.stochastic, spec.reference, spec.kind) == ("keras", True, False, "neural")
+        assert (spec.adapter.needs_keras, spec.stochastic, spec.reference, spec.kind) == (True, True, False, "neural")
+        assert spec.channels and not spec.quantiles  # every network reads the --covariates channels
     for name in registry.baseline_names():
         spec = registry.get(name)
-        family = "series" if name in ("arima", "ets", "theta") else "estimator"
-        assert (spec.family, spec.stochastic, spec.cost, spec.kind) == (family, False, 0.0, "baseline")
+        assert (spec.adapter.statistical, spec.stochastic, spec.cost, spec.kind) == (
+            name in ("arima", "ets", "theta"), False, 0.0, "baseline")
+        assert spec.channels == (name == "linear") and not spec.quantiles
     assert registry.get("mlp").hyperparameters == ("units", "dropout", "activation", "layers")
     assert registry.get("lstm").hyperparameters == ("units", "dropout", "layers")
     assert registry.get("naive").hyperparameters == ()
@@ -277,20 +279,34 @@ def test_a_second_reference_model_is_refused(extra_models):
         registry.registry()
 
 
-def test_legacy_seeded_false_means_an_estimator(extra_models):
-    extra_models("legacy", '''
-    """An old-style baseline."""
-    from benchmark.models.baselines import Persistence
-
-    SEEDED = False
+def test_capabilities_are_checked_at_load_against_the_way_of_training(extra_models):
+    """A flag the adapter cannot honour is refused with the file's name; a flag must be True or False."""
+    extra_models("statistical_channels", '''
+    """A statistical model claiming extra channels."""
+    FAMILY = "series"
+    CHANNELS = True
     DEFAULTS = {}
 
     def build(input_shape, horizon, options):
-        return Persistence(horizon)
+        raise AssertionError("never built")
     ''')
-    spec = registry.get("legacy")
-    assert (spec.family, spec.stochastic, spec.kind) == ("estimator", False, "baseline")
-    assert "legacy" in registry.baseline_names() and registry.reference() == "naive"
+    with pytest.raises(BenchmarkError, match=r"statistical_channels.py: CHANNELS cannot be honoured by FAMILY "
+                                             r"'series' \(it supports QUANTILES\)"):
+        registry.registry()
+
+
+def test_a_capability_flag_must_be_a_boolean(extra_models):
+    extra_models("vague", '''
+    """Vague."""
+    FAMILY = "estimator"
+    QUANTILES = "yes"
+    DEFAULTS = {}
+
+    def build(input_shape, horizon, options):
+        raise AssertionError("never built")
+    ''')
+    with pytest.raises(BenchmarkError, match=r"vague.py: QUANTILES must be True or False, got 'yes'"):
+        registry.registry()
 
 
 def test_a_stochastic_estimator_is_seeded_through_build_options(extra_models):
@@ -322,7 +338,7 @@ def test_a_stochastic_estimator_is_seeded_through_build_options(extra_models):
         return Noisy(horizon, scale, options.seed)
     ''')
     spec = registry.get("noisy")
-    assert (spec.family, spec.stochastic, spec.hyperparameters) == ("estimator", True, ("scale",))
+    assert (spec.adapter.needs_keras, spec.stochastic, spec.hyperparameters) == (False, True, ("scale",))
     assert "noisy" in registry.baseline_names()
     prepared = _check_prepared()
     config = resolve("default", epochs=1, patience=1, batch_size=32, models=("noisy",), seeds=(0, 1))

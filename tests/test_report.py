@@ -10,7 +10,7 @@ import pytest
 
 from benchmark import cli, tracking
 from benchmark.analysis import significance
-from benchmark.analysis.comparison import Results, RunMeta, build_table, pairwise_pvalues
+from benchmark.analysis.comparison import RunMeta, StoredResults, build_table, pairwise_pvalues
 from benchmark.analysis.verdict import verdict
 from benchmark.render import plots, report
 from tests.conftest import baseline_count
@@ -26,7 +26,7 @@ def frame(model: str, seed: str, predicted) -> pd.DataFrame:
                          "model": model, "seed": seed})
 
 
-def hand_results() -> Results:
+def hand_results() -> StoredResults:
     """Two seeds of one network and the naive baseline, with numbers small enough to check by hand."""
     a = ACTUAL + np.array([0.5, -0.5, 0.5, -0.5, 0.5, -0.5])  # MAE 0.5
     b = ACTUAL + np.array([1.0, -1.0, 0.0, 0.0, -1.0, 1.0])  # MAE 4/6
@@ -44,7 +44,7 @@ def hand_results() -> Results:
         {"model": "gru", "seed": "2", **net, "status": "FAILED", "mae": np.nan, "rmse": np.nan,
          "mase": np.nan, "epochs_run": np.nan, "train_seconds": np.nan, "failure_reason": "loss became nan"},
     ])
-    return Results(RunMeta("hand", settings={"horizon": 1}), trials, predictions)
+    return StoredResults(RunMeta("hand", settings={"horizon": 1}), trials, predictions)
 
 
 def test_aggregation_and_ci_match_hand_computed_values():

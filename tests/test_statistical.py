@@ -32,8 +32,8 @@ def _walk(length: int = 700, seed: int = 3) -> np.ndarray:
 def test_the_statistical_models_are_registered_as_deterministic_baselines():
     for name in STATISTICAL:
         spec = registry.get(name)
-        assert spec.family == "series" and not spec.stochastic and spec.kind == "baseline"
-    assert registry.get("seasonal_naive").family == "estimator"
+        assert spec.adapter.statistical and not spec.stochastic and spec.kind == "baseline"
+    assert not registry.get("seasonal_naive").adapter.statistical
     assert {*STATISTICAL, "seasonal_naive"} <= set(registry.select("mlp"))
 
 

@@ -1,7 +1,7 @@
 """The comparison in numbers: seed-aggregated metrics, skill and Diebold–Mariano tests against the reference
 (persistence), neighbours within seed noise, pairwise tests and ranks across datasets.
 
-Pure functions of `Results` (what the tracking store holds) returning typed tables; the words are in
+Pure functions of `StoredResults` (what the tracking store holds) returning typed tables; the words are in
 `benchmark.analysis.verdict` and the markdown in `benchmark.render.leaderboard`.
 """
 
@@ -63,7 +63,7 @@ class RunMeta:
 
 
 @dataclass
-class Results:
+class StoredResults:
     """One configuration's trials as read back from the tracking store."""
 
     meta: RunMeta
@@ -91,13 +91,13 @@ def _matrix(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame.sort_values(ORDER)[column].to_numpy(dtype=float)
 
 
-def forecasts(results: Results) -> dict[tuple[str, str], pd.DataFrame]:
+def forecasts(results: StoredResults) -> dict[tuple[str, str], pd.DataFrame]:
     """Each finished trial's predictions, keyed by (model, seed), sorted by date and step."""
     return {key: group.sort_values(ORDER).reset_index(drop=True)
             for key, group in results.predictions.groupby(["model", "seed"], sort=False)}
 
 
-def ensembles(results: Results) -> dict[str, pd.DataFrame]:
+def ensembles(results: StoredResults) -> dict[str, pd.DataFrame]:
     """The seed-ensemble forecast (mean of the seeds' predictions) of every neural model with 2+ seeds."""
     out = {}
     for model, runs in results.stochastic.groupby("model"):
@@ -118,7 +118,7 @@ def _errors(frame: pd.DataFrame) -> np.ndarray:
 LOSS_OF_METRIC = {"mae": "absolute", "rmse": "squared"}  # the test's loss must be the one the ranking quotes
 
 
-def build_table(results: Results) -> pd.DataFrame:
+def build_table(results: StoredResults) -> pd.DataFrame:
     """One row per model (mean over seeds) and per seed ensemble, sorted by the headline metric and ranked.
 
     The declared family: every row but the reference is tested against it (one-sided Diebold–Mariano/HLN on the
@@ -142,7 +142,7 @@ def build_table(results: Results) -> pd.DataFrame:
             "reference": model == reference, "tested": model != reference, "seeds": len(seeds),
             **{f"{m}_{k}": getattr(s, attr) for m, s in summaries.items()
                for k, attr in (("mean", "mean"), ("sd", "sd"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))},
-            "theil_u2": float(np.mean([_u2(e, reference_errors) for e in errors])),
+            "theil_u2": float(np.mean([significance.u2_from_errors(e, reference_errors) for e in errors])),
             "skill": significance.skill_score(summaries[metric].mean, reference_score),
             "epochs": float(runs["epochs_run"].mean()), "train_seconds": float(runs["train_seconds"].mean()),
         }
@@ -163,7 +163,7 @@ def build_table(results: Results) -> pd.DataFrame:
                 "kind": results.stochastic.loc[results.stochastic["model"] == model, "kind"].iloc[0],
                 "seeds": int((results.finished["model"] == model).sum()),
                 "mae_mean": scores["mae"], "rmse_mean": scores["rmse"], "mase_mean": scores["mase"],
-                "theil_u2": _u2(errors, reference_errors),
+                "theil_u2": significance.u2_from_errors(errors, reference_errors),
                 "skill": significance.skill_score(scores[metric], reference_score),
                 "p_value": significance.dm_test(significance.loss_values(errors, loss)
                                                 - significance.loss_values(reference_errors, loss), horizon).pvalue,
@@ -192,15 +192,6 @@ def _score(errors: np.ndarray, metric: str) -> float:
     return float(np.mean(np.abs(errors))) if metric == "mae" else float(np.sqrt(np.mean(errors**2)))
 
 
-def _u2(errors: np.ndarray, reference_errors: np.ndarray) -> float:
-    """Theil's U2: RMSE relative to the reference's (< 1 beats it)."""
-    reference = float(np.sqrt(np.mean(reference_errors**2)))
-    own = float(np.sqrt(np.mean(errors**2)))
-    if reference == 0.0:
-        return np.nan if own == 0.0 else np.inf
-    return own / reference
-
-
 def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
     """A row's seed interval; a single deterministic run is the point itself."""
     low, high = row.get(f"{metric}_ci_low", np.nan), row.get(f"{metric}_ci_high", np.nan)
@@ -223,7 +214,7 @@ def _neighbour_overlap(table: pd.DataFrame, metric: str) -> list[bool]:
     return flags
 
 
-def pairwise_pvalues(results: Results) -> pd.DataFrame:
+def pairwise_pvalues(results: StoredResults) -> pd.DataFrame:
     """Two-sided DM p-values on the headline metric's loss between models (ensembles for stochastic models,
     deterministic ones as they are), Holm-adjusted over all the pairs."""
     meta = results.meta
@@ -252,7 +243,7 @@ def block_scores(tables: Mapping[str, pd.DataFrame], metric: str) -> pd.DataFram
     return pd.DataFrame(frames).T.dropna(axis=1)
 
 
-def fold_tables(results: Results) -> dict[str, pd.DataFrame]:
+def fold_tables(results: StoredResults) -> dict[str, pd.DataFrame]:
     """A backtest's per-fold scores (mean over seeds), as tables for `block_scores`."""
     out = {}
     for fold, frame in results.predictions.groupby("fold"):
@@ -284,7 +275,7 @@ def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 
-def lead_time_table(results: Results, table: pd.DataFrame) -> pd.DataFrame | None:
+def lead_time_table(results: StoredResults, table: pd.DataFrame) -> pd.DataFrame | None:
     """Errors and tests at each lead time (None for one-step forecasts): one row per (table row, step).
 
     `mae`/`rmse` are means over seeds (a seed ensemble scores its mean forecast). Each tested row is tested against
@@ -309,11 +300,12 @@ def lead_time_table(results: Results, table: pd.DataFrame) -> pd.DataFrame | Non
             frames = [blends[entry["model"].removesuffix(" (ensemble)")]]
         else:
             frames = [f for (m, _), f in per_trial.items() if m == entry["model"]]
+        by_step = [metrics.by_lead_time(_errors(f), _matrix(f, "step")) for f in frames]  # per seed
         for step in range(1, meta.horizon + 1):
             errors = np.stack([_errors(f[f["step"] == step]) for f in frames])  # [seeds, origins]
             row = {"model": entry["model"], "row": entry["row"], "tested": bool(entry["tested"]), "step": step,
-                   "mae": float(np.abs(errors).mean(axis=1).mean()),
-                   "rmse": float(np.sqrt((errors ** 2).mean(axis=1)).mean()), "p_value": np.nan}
+                   "mae": float(np.mean([s[step][0] for s in by_step])),
+                   "rmse": float(np.mean([s[step][1] for s in by_step])), "p_value": np.nan}
             # HLN's h-step correction needs more origins than steps; with fewer the step is described, not tested
             testable = errors.shape[1] >= max(3, step + 1)
             row["tested"] = bool(entry["tested"]) and testable

@@ -33,6 +33,7 @@ __all__ = [
     "seed_summary",
     "skill_score",
     "theils_u2",
+    "u2_from_errors",
 ]
 
 _LOSSES = ("squared", "absolute")
@@ -280,11 +281,16 @@ def theils_u2(actual: ArrayLike, predicted: ArrayLike, naive: ArrayLike) -> floa
         raise ValueError(f"lengths differ: actual {y.size}, predicted {p.size}, naive {z.size}")
     if y.size == 0:
         raise ValueError("empty series")
-    num = math.sqrt(float(np.sum((p - y) ** 2)))
-    den = math.sqrt(float(np.sum((z - y) ** 2)))
-    if den == 0.0:
-        return math.nan if num == 0.0 else math.inf
-    return num / den
+    return u2_from_errors(p - y, z - y)
+
+
+def u2_from_errors(errors: np.ndarray, reference_errors: np.ndarray) -> float:
+    """Theil's U2 from the two forecasts' errors on the same points: RMSE over the reference's RMSE."""
+    reference = float(np.sqrt(np.mean(np.asarray(reference_errors, dtype=float) ** 2)))
+    own = float(np.sqrt(np.mean(np.asarray(errors, dtype=float) ** 2)))
+    if reference == 0.0:
+        return math.nan if own == 0.0 else math.inf
+    return own / reference
 
 
 def skill_score(metric_model: float, metric_naive: float) -> float:

@@ -75,6 +75,9 @@ def resolve(preset: str = "default", *, config_type: type = ExperimentConfig, **
         if value is not None:
             values[names[key].name] = value
     for setting in table:
+        if setting.coerce is not None and values[setting.name] is not None:
+            values[setting.name] = setting.coerce(values[setting.name])
+    for setting in table:
         _settings.check_type(setting, values[setting.name], "setting")
     for setting in table:  # 1 and 1.0 are one experiment, one hash; lists become tuples
         value = values[setting.name]
@@ -104,6 +107,12 @@ def validate(config: ExperimentConfig) -> None:
         raise BenchmarkError(f"--alpha must be below 0.5, got {config.alpha}")
     if config.scheduler and config.executor != "dask":
         raise BenchmarkError("--scheduler needs --executor dask")
+    recursive = config.strategy == "recursive" and config.horizon > 1
+    if recursive and config.covariates:
+        raise BenchmarkError("--covariates needs --strategy direct: a recursive forecast would need the columns' "
+                             "future values")
+    if recursive and config.quantiles:
+        raise BenchmarkError("--quantiles needs --strategy direct: quantiles cannot be fed back as inputs")
 
 
 def seeds_from_list(values: list) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from benchmark.data.catalog import DEFAULT_DATASET
 from benchmark.data.series import FILL_METHODS
 from benchmark.errors import BenchmarkError
 from benchmark.models.backends import BACKENDS
@@ -59,6 +60,10 @@ class Setting:
     parse: Callable[[str], object] | None = None  # command-line text -> value (default: the type)
     flag: bool = True  # a `--flag` of `run` (internal fields have none)
     compare: bool = True  # takes part in config equality (the data checksum completes a config, never splits it)
+    # A value as given (command-line text, a file's list, an API argument) -> the config's value, raising
+    # BenchmarkError with a one-line message; applied by `config.experiment.resolve` before the type checks.
+    coerce: Callable[[object], object] | None = None
+    compiles: bool = False  # decides Keras' compile(): part of the compiled-model cache key (models.training)
 
     @property
     def flag_name(self) -> str:
@@ -88,6 +93,36 @@ def parse_jobs(text: str) -> int:
     return value
 
 
+def column_names(value) -> tuple[str, ...]:
+    """'high,low,volume' or ['high', 'low', 'volume'] -> ('high', 'low', 'volume'); names unique, none empty."""
+    parts = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else None
+    if parts is None or not all(isinstance(p, str) for p in parts):
+        raise BenchmarkError(f"--covariates takes a comma list of column names, got {value!r}")
+    names = tuple(p.strip() for p in parts)
+    if isinstance(value, str) and not value.strip():
+        return ()
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise BenchmarkError(f"--covariates needs distinct, non-empty column names, got {value!r}")
+    return names
+
+
+def quantile_levels(value) -> tuple[float, ...]:
+    """'0.05,0.5,0.95' or [0.05, 0.5, 0.95] -> (0.05, 0.5, 0.95): distinct levels strictly between 0 and 1,
+    sorted."""
+    try:
+        if isinstance(value, str):
+            levels = tuple(float(p) for p in value.split(",") if p.strip())
+        elif isinstance(value, list | tuple) and not any(isinstance(v, bool) for v in value):
+            levels = tuple(float(v) for v in value)
+        else:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BenchmarkError(f"--quantiles takes a comma list of levels between 0 and 1, got {value!r}") from None
+    if any(not 0 < q < 1 for q in levels) or len(set(levels)) != len(levels):
+        raise BenchmarkError(f"--quantiles needs distinct levels strictly between 0 and 1, got {value!r}")
+    return tuple(sorted(levels))
+
+
 def _both(classic, default) -> dict:
     return {"classic": classic, "default": default}
 
@@ -96,7 +131,7 @@ TABLE: tuple[Setting, ...] = (
     # ---- data
     Setting("dataset", str, "dataset name, a group (prices: the five bundled price series), a comma list, or 'all' "
             "(default: msft; see `datasets`)", "data",
-            default="msft", file_types=(str, list)),
+            default=DEFAULT_DATASET, file_types=(str, list)),
     Setting("data", str, "your own CSV with a date and a price column", "data", metavar="PATH.csv",
             hashed=False),  # the data counts by its checksum, not its path
     Setting("target", str, "value column of --data (default: 'close', else the one 'clos…')", "data"),
@@ -105,6 +140,10 @@ TABLE: tuple[Setting, ...] = (
             "unambiguous forms; day/month orders are never guessed)", "data", metavar="FORMAT",
             hashed=lambda values: values["date_format"] is not None),
     Setting("fill", str, "forward-fill missing values instead of failing", "data", choices=FILL_METHODS),
+    Setting("covariates", tuple, "extra input columns of the data (past values only, each scaled like the target) "
+            "for the models that accept extra channels, e.g. high,low,volume; baselines and statistical models read "
+            "the target alone", "data", default=(), metavar="COLUMNS", parse=str, file_types=(str, list),
+            coerce=column_names, hashed=lambda values: bool(values["covariates"])),
     # ---- protocol
     Setting("preset", str, "default: the suite's practice (the default); classic: the tutorial's protocol",
             "protocol", default="default", choices=PRESETS, hashed=False),
@@ -127,6 +166,10 @@ TABLE: tuple[Setting, ...] = (
             "(a one-step model fed its own forecasts); statistical models always use their own recursion",
             "protocol", default="direct", choices=STRATEGIES,
             hashed=lambda values: values["strategy"] != "direct" and values["horizon"] > 1),
+    Setting("quantiles", tuple, "quantile levels to forecast besides the point, e.g. 0.05,0.5,0.95, by the models "
+            "that emit quantiles (QUANTILES = True in the model file): columns q0.05, ... of the forecast table",
+            "protocol", default=(), metavar="LEVELS", parse=str, file_types=(str, list), coerce=quantile_levels,
+            hashed=lambda values: bool(values["quantiles"])),
     Setting("scaler", str, "minmax / standard: fitted on the training part; window: each window's own level and "
             "spread", "protocol", presets=_both("minmax", "window"), choices=SCALERS, sweepable=True),
     Setting("test_size", int, "points in the test period", "protocol", presets=_both(60, 250), minimum=1,
@@ -140,11 +183,11 @@ TABLE: tuple[Setting, ...] = (
     Setting("batch_size", int, "windows per gradient step", "training", presets=_both(64, 64), minimum=1,
             metavar="N", sweepable=True),
     Setting("loss", str, "training loss", "training", presets=_both("mse", "mse"), choices=tuple(LOSSES),
-            sweepable=True),
+            sweepable=True, compiles=True),
     Setting("optimizer", str, "optimizer", "training", presets=_both("rmsprop", "adam"), choices=tuple(OPTIMIZERS),
-            sweepable=True),
+            sweepable=True, compiles=True),
     Setting("learning_rate", float, "optimizer step size", "training", presets=_both(1e-3, 1e-3), positive=True,
-            metavar="LR", sweepable=True),
+            metavar="LR", sweepable=True, compiles=True),
     Setting("early_stopping", bool, "stop on validation loss and restore the best weights", "training",
             presets=_both(False, True), sweepable=True),
     Setting("patience", int, "early-stopping patience in epochs", "training", presets=_both(0, 5), minimum=0,
@@ -156,7 +199,7 @@ TABLE: tuple[Setting, ...] = (
     Setting("unroll", bool, "unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
             "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
             "slightly, so unrolled runs are a separate experiment", "training", default=False,
-            hashed=lambda values: values["unroll"]),
+            hashed=lambda values: values["unroll"], compiles=True),
     # ---- the verdict: which family of tests, on which loss, at which level. Declared with the run and recorded in
     # its parent run, so the report applies what was declared and nobody gets a second chance after looking.
     Setting("metric", str, "the headline metric: the leaderboard ranks by it and the tests use its loss (absolute "
@@ -175,7 +218,7 @@ TABLE: tuple[Setting, ...] = (
             "as memory holds)", "execution", default=0, minimum=0, metavar="N|auto", hashed=False, parse=parse_jobs,
             file_types=(int, str)),
     Setting("steps_per_execution", int, "batches per compiled training call (default 16; speed only, same numbers)",
-            "execution", default=16, minimum=1, metavar="N", hashed=False),
+            "execution", default=16, minimum=1, metavar="N", hashed=False, compiles=True),
     Setting("search", str, "grid: every --set combination (default); optuna: sample --trials of them per "
             "architecture on validation MAE, then train the best under all seeds", "execution", default="grid",
             choices=("grid", "optuna"), hashed=False),
@@ -204,6 +247,11 @@ TABLE: tuple[Setting, ...] = (
     Setting("data_checksum", str, "SHA-256 of the series: the data's identity in the hash", "internal", default="",
             flag=False, compare=False),
 )
+
+
+def compile_settings(table: Iterable[Setting] = TABLE) -> tuple[str, ...]:
+    """The settings that decide a Keras model's compile() (marked `compiles`): the compiled-model cache key."""
+    return tuple(s.name for s in table if s.compiles)
 
 
 def by_name(table: Iterable[Setting] = TABLE) -> dict[str, Setting]:

@@ -1,4 +1,5 @@
-"""Loading one univariate price/value series from a CSV file, with one-line errors for every bad input.
+"""Loading a price/value series from a CSV file (its target and any extra columns asked for), with one-line
+errors for every bad input.
 
 The loader reads the file with the standard ``csv`` module (not ``pandas.read_csv``) so that every
 problem can be reported with a line number and no parser exception ever escapes as anything but
@@ -11,9 +12,10 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import NoReturn
 
 import numpy as np
@@ -43,7 +45,8 @@ class DataError(BenchmarkError):
 
 @dataclass(frozen=True, eq=False)
 class Series:
-    """One univariate series: sorted unique naive dates, finite float64 values and where they came from."""
+    """One named series: sorted unique naive dates, finite float64 target values, optional extra columns (name ->
+    finite float64 values on the same dates, e.g. high, low, volume) and where they came from."""
 
     name: str
     dates: pd.DatetimeIndex
@@ -51,6 +54,7 @@ class Series:
     target: str
     source: str
     checksum: str
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)  # extra columns, in the order asked for
 
     def __post_init__(self) -> None:
         """Enforce the invariants every consumer relies on and freeze the values array."""
@@ -67,6 +71,14 @@ class Series:
             raise ValueError(f"Series {self.name!r}: dates must be sorted ascending and unique")
         values.flags.writeable = False
         object.__setattr__(self, "values", values)
+        columns = {}
+        for column, raw in dict(self.columns).items():
+            array = np.array(raw, dtype=np.float64)
+            if array.shape != values.shape or not np.isfinite(array).all():
+                raise ValueError(f"Series {self.name!r}: column {column!r} must be finite and as long as the values")
+            array.flags.writeable = False
+            columns[column] = array
+        object.__setattr__(self, "columns", MappingProxyType(columns))
 
     def __len__(self) -> int:
         return len(self.values)
@@ -122,8 +134,11 @@ def load_csv(
     fill: str | None = None,
     name: str | None = None,
     date_format: str | None = None,
+    columns: Sequence[str] = (),
 ) -> Series:
     """Load one value column of a dated CSV as a sorted ``Series``; any problem raises ``DataError``.
+
+    ``columns`` names extra numeric columns to carry beside the target (read, checked and filled like it).
 
     ``target`` picks the value column (default: "Close"-like), ``date_column`` the dates (default:
     Date/Time/Timestamp/Datetime), ``fill="ffill"`` carries the previous value into missing cells,
@@ -150,11 +165,21 @@ def load_csv(
     if delimiter == ";":  # "1.234,5" in a semicolon file is 1234.5 (the convention that uses ";")
         value_cells = [_decimal_comma(cell) for cell in value_cells]
     values = _parse_values(label, value_name, value_cells, table.lines)
+    extra = {}
+    for wanted in columns:
+        index = _named_column(label, table.header, wanted, "--covariates")
+        if index in (value_index, date_index):
+            _fail(label, f"column {_show(wanted)} (--covariates) is the {'target' if index == value_index else 'date'}")
+        cells = [row[index] for row in table.rows]
+        if delimiter == ";":
+            cells = [_decimal_comma(cell) for cell in cells]
+        extra[table.header[index].strip()] = _parse_values(label, table.header[index].strip(), cells, table.lines)
     dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines, date_format)
     _check_duplicates(label, dates, table.lines)
     order = np.argsort(dates.asi8, kind="stable")
     dates, values, lines = dates[order], values[order], [table.lines[i] for i in order]
     values = _fill_missing(label, value_name, values, dates, lines, fill)
+    extra = {column: _fill_missing(label, column, cells[order], dates, lines, fill) for column, cells in extra.items()}
     return Series(
         name=name if name is not None else Path(path).stem,
         dates=dates,
@@ -162,6 +187,7 @@ def load_csv(
         target=value_name,
         source=label,
         checksum=hashlib.sha256(data).hexdigest(),
+        columns=extra,
     )
 
 

@@ -67,3 +67,21 @@ def frame_metrics(frame) -> dict[str, float]:
     """The metric set from a predictions table (columns actual, predicted, last_observed, mase_scale)."""
     columns = [frame[c].to_numpy(dtype=float) for c in ("actual", "predicted", "last_observed", "mase_scale")]
     return all_metrics(*columns)
+
+
+def by_lead_time(errors: np.ndarray, steps: np.ndarray) -> dict[int, tuple[float, float]]:
+    """step -> (MAE, RMSE) of the errors (forecast - actual) made that many steps ahead."""
+    return {int(step): (float(np.mean(np.abs(errors[steps == step]))),
+                        float(np.sqrt(np.mean(errors[steps == step] ** 2)))) for step in np.unique(steps)}
+
+
+def lead_time_metrics(frame) -> dict[str, float]:
+    """MAE and RMSE at each lead time (`step3.mae`: three steps ahead) when forecasts reach beyond one step."""
+    steps = frame["step"].to_numpy()
+    if steps.max() == 1:
+        return {}
+    errors = frame["predicted"].to_numpy(dtype=float) - frame["actual"].to_numpy(dtype=float)
+    out = {}
+    for step, (mae_k, rmse_k) in by_lead_time(errors, steps).items():
+        out[f"step{step}.mae"], out[f"step{step}.rmse"] = mae_k, rmse_k
+    return out

@@ -18,10 +18,11 @@ import pandas as pd
 from benchmark.config.experiment import ExperimentConfig
 from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
-from benchmark.evaluation.metrics import frame_metrics
+from benchmark.evaluation.forecasts import forecast_table
+from benchmark.evaluation.metrics import frame_metrics, lead_time_metrics
 from benchmark.models import registry
-from benchmark.models.registry import ModelSpec
-from benchmark.models.training import Fit, fit_model
+from benchmark.models.contract import Fit, ModelSpec
+from benchmark.models.training import fit_model
 from benchmark.pipeline.windows import Prepared, prepare_folds
 
 
@@ -99,26 +100,6 @@ def overall_dates(folds: list[Prepared]) -> dict[str, str]:
     return {k: (first if k.endswith("_start") else last)[k] for k in last if k in first}
 
 
-def predictions_frame(prepared: Prepared, predicted: np.ndarray, fold: int = 0) -> pd.DataFrame:
-    """One row per scored test point: fold, date, lead time, actual, forecast, last observed value, MASE scale."""
-    test, dates = prepared.test, prepared.series.dates
-    horizon = prepared.horizon
-    rows = np.repeat(np.arange(len(test)), horizon)
-    steps = np.tile(np.arange(1, horizon + 1), len(test))
-    target_index = test.origins[rows] + steps - 1
-    when = dates[target_index]
-    daily = bool((when == when.normalize()).all())  # dates stay dates; intraday data keeps its times
-    return pd.DataFrame({
-        "fold": fold,
-        "date": when.strftime("%Y-%m-%d" if daily else "%Y-%m-%dT%H:%M:%S"),
-        "step": steps,
-        "actual": test.y.reshape(-1),
-        "predicted": predicted.reshape(-1),
-        "last_observed": test.x[rows, -1],
-        "mase_scale": prepared.naive_mae_in_sample,
-    })
-
-
 def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
               seed: int | None) -> tuple[pd.DataFrame, list[Fit], float]:
     """Train one model per fold (each on its own scaled training part); every fold's test predictions and the
@@ -126,26 +107,17 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     frames, fits, val_errors = [], [], []
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
-        frames.append(predictions_frame(prepared, prepared.test.inverse(fit.test_scaled), k))
+        quantiles = None
+        if fit.test_quantiles is not None:  # [n, horizon, levels] scaled -> price scale, window by window
+            quantiles = fit.test_quantiles * prepared.test.scale[..., None] + prepared.test.loc[..., None]
+        frames.append(forecast_table(prepared, prepared.test.inverse(fit.test_scaled), k, quantiles,
+                                     tuple(config.quantiles)))
         if fit.val_scaled is not None:  # the validation windows as the test is forecast (H steps, either strategy)
             scored = prepared.val_forecast
             val_errors.append(np.abs(scored.inverse(fit.val_scaled) - scored.y).reshape(-1))
         fits.append(fit)
     val_mae = float(np.mean(np.concatenate(val_errors))) if val_errors else float("nan")
     return pd.concat(frames, ignore_index=True), fits, val_mae
-
-
-def lead_time_metrics(frame: pd.DataFrame) -> dict[str, float]:
-    """MAE and RMSE at each lead time (`step3.mae`: three steps ahead) when forecasts reach beyond one step."""
-    if frame["step"].max() == 1:
-        return {}
-    errors = frame["predicted"] - frame["actual"]
-    grouped = errors.groupby(frame["step"])
-    out = {}
-    for step, mae, mse in zip(grouped.groups, grouped.apply(lambda e: e.abs().mean()),
-                              grouped.apply(lambda e: (e ** 2).mean()), strict=True):
-        out[f"step{step}.mae"], out[f"step{step}.rmse"] = float(mae), float(np.sqrt(mse))
-    return out
 
 
 def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,

@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from benchmark.analysis import significance
-from benchmark.analysis.comparison import Results, RunMeta, build_table
+from benchmark.analysis.comparison import RunMeta, StoredResults, build_table
 from benchmark.config.experiment import ExperimentConfig, resolve
 from benchmark.data.series import Series
 from benchmark.evaluation.trial import TrialRecord, evaluate, trial_hyperparameters
 from benchmark.models import registry
+from benchmark.models.contract import ModelSpec
 from benchmark.pipeline.windows import prepare
+from benchmark.tracking import seed_text
 
 
 def gaussian_walk(rng: np.random.Generator, length: int) -> np.ndarray:
@@ -107,17 +109,17 @@ def one_realization(process: Process, index: int, design: Design) -> pd.DataFram
 
 
 def results_from_records(dataset: str, config: ExperimentConfig,
-                         records: list[tuple[registry.ModelSpec, int | None, TrialRecord]]) -> Results:
-    """`Results` straight from evaluated trials, as the report would read them back from a store."""
+                         records: list[tuple[ModelSpec, int | None, TrialRecord]]) -> StoredResults:
+    """`StoredResults` straight from evaluated trials, as the report would read them back from a store."""
     trials, predictions = [], []
     for spec, seed, record in records:
-        seed_text = "none" if seed is None else str(seed)
-        trials.append({"model": spec.name, "seed": seed_text, "kind": spec.kind, "stochastic": spec.stochastic,
+        seed = seed_text(seed)
+        trials.append({"model": spec.name, "seed": seed, "kind": spec.kind, "stochastic": spec.stochastic,
                        "reference": spec.reference, "status": "FINISHED", "failure_reason": "", **record.summary})
-        predictions.append(record.predictions.assign(model=spec.name, seed=seed_text))
+        predictions.append(record.predictions.assign(model=spec.name, seed=seed))
     reference = next(spec.name for spec, _, _ in records if spec.reference)
     meta = RunMeta(dataset, reference=reference, settings=config.logged_settings() | config.verdict_settings())
-    return Results(meta, pd.DataFrame(trials), pd.concat(predictions, ignore_index=True))
+    return StoredResults(meta, pd.DataFrame(trials), pd.concat(predictions, ignore_index=True))
 
 
 @dataclass(frozen=True)
@@ -201,14 +203,15 @@ def designs(models: tuple[str, ...], replications: int, network_replications: in
     """The cheap pass (deterministic models, many realizations) and, when networks are asked for, the network
     pass (networks and the baselines, fewer realizations, few epochs): each its own declared family.
 
-    The statistical models (ARIMA, ETS, Theta: `FAMILY = "series"`) join both families only with `statistical`:
-    their maximum-likelihood fits cost about a second per realization, against milliseconds for the others."""
+    The statistical models (ARIMA, ETS, Theta: their adapter is `statistical`) join both families only with
+    `statistical`: their maximum-likelihood fits cost about a second per realization, against milliseconds for the
+    others."""
     deterministic = tuple(m for m, spec in registry.registry().items()
-                          if not spec.stochastic and (statistical or spec.family != "series"))
+                          if not spec.stochastic and (statistical or not spec.adapter.statistical))
     networks = tuple(m for m in models if registry.get(m).stochastic)
     # The simulated processes are additive walks that may cross zero: the statistical models run on their own scale.
     on_own_scale = tuple((f"{m}.log", False) for m, spec in registry.registry().items()
-                         if spec.family == "series" and "log" in spec.hyperparameters) if statistical else ()
+                         if spec.adapter.statistical and "log" in spec.hyperparameters) if statistical else ()
     base = resolve("default", test_size=test_size, val_size=test_size, epochs=epochs, patience=2,
                    seeds=tuple(range(seeds)), metric=metric, overrides=on_own_scale, **settings)
     yield Design(deterministic, replications, dataclasses.replace(base, models=deterministic), length)

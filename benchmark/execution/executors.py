@@ -88,7 +88,7 @@ def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
     unambiguous: a trial lost there fails for good. Trials that never started simply run in the next pool.
     """
     if jobs <= 1 or len(specs) <= 1:
-        if any(registry.get(spec.model).family == "keras" for spec in specs):
+        if any(registry.get(spec.model).adapter.needs_keras for spec in specs):
             backends.configure(specs[0].config.backend)  # once, before the first trial's clock starts
         for spec in specs:
             yield run_trial(spec)

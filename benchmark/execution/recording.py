@@ -6,6 +6,7 @@ reason and never stops the grid; an interruption marks the trial KILLED and is r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -22,7 +23,7 @@ from benchmark.evaluation.trial import (
 )
 from benchmark.models import registry
 from benchmark.pipeline.windows import Prepared
-from benchmark.tracking import PREDICTIONS, Tracker, seed_text
+from benchmark.tracking import PREDICTIONS, DataInput, Tracker, seed_text
 
 
 def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, object]:
@@ -42,6 +43,26 @@ def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[
         params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
     params.update({f"sweep.{k}": v for k, v in config.sweep})
     return params
+
+
+PARTS = (("train", "training"), ("val", "validation"), ("test", "testing"))  # split -> MLflow input context
+
+
+def data_inputs(spec: TrialSpec, folds: list[Prepared]) -> list[DataInput]:
+    """The series as the MLflow datasets of the trial, one per part it played (training, validation, testing):
+    the runs table's Dataset column names them."""
+    series, dates = folds[-1].series, overall_dates(folds)
+    source = spec.config.data or f"bundled dataset {spec.config.dataset_name}"
+    out = []
+    for part, context in PARTS:
+        if f"{part}_start" not in dates:
+            continue
+        first, last = dates[f"{part}_start"], dates[f"{part}_end"]
+        digest = hashlib.sha256(f"{series.checksum}|{first}|{last}".encode()).hexdigest()[:16]
+        out.append(DataInput(f"{series.name}.{part}", digest, source, context,
+                             {"target": series.target, "columns": list(series.columns), "first_target": first,
+                              "last_target": last, "checksum": series.checksum}))
+    return out
 
 
 def record(tracker: Tracker, run_id: str, outcome: TrialRecord) -> None:
@@ -72,6 +93,7 @@ def run_trial(spec: TrialSpec) -> TrialResult:
         return TrialResult(spec.model, spec.seed, "", SKIPPED, error="taken by another invocation")
     try:
         tracker.log_params(run_id, describe(spec, folds, hyperparams))
+        tracker.log_data_inputs(run_id, data_inputs(spec, folds))
         with tracker.heartbeat(run_id):
             outcome = evaluate(model, hyperparams, folds, spec.config, spec.seed)
         record(tracker, run_id, outcome)

@@ -38,7 +38,7 @@ class RunOutcome:
         return [r for r in self.results if r.status not in ("FINISHED", SKIPPED)]
 
 
-def plan(config: ExperimentConfig) -> list[tuple[str, int | None]]:
+def grid_trials(config: ExperimentConfig) -> list[tuple[str, int | None]]:
     """Every (model, seed) of the grid: deterministic models once, stochastic ones once per seed."""
     trials = []
     for name in config.models:
@@ -50,7 +50,7 @@ def plan(config: ExperimentConfig) -> list[tuple[str, int | None]]:
 def pending(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> tuple[list[tuple[str, int | None]],
                                                                                        int]:
     """The trials still to run, and how many finished ones were skipped (resume)."""
-    trials = plan(config)
+    trials = grid_trials(config)
     if config.force:
         return trials, 0
     done = tracker.finished_keys(experiment_id, config.config_hash)
@@ -84,7 +84,7 @@ def effective_jobs(config: ExperimentConfig, specs: list[TrialSpec], memory: int
     more than there are networks to train or than the available memory holds."""
     if config.jobs:
         return config.jobs
-    networks = sum(registry.get(s.model).family == "keras" for s in specs)
+    networks = sum(registry.get(s.model).adapter.needs_keras for s in specs)
     jobs = min(os.cpu_count() or 1, networks)
     memory = available_memory() if memory is None else memory
     if memory is not None:
@@ -98,7 +98,7 @@ def schedule(specs: list[TrialSpec]) -> list[TrialSpec]:
     so none idles while another finishes a long trial, and a worker reuses its compiled model across seeds."""
     def cost(spec: TrialSpec) -> float:
         model = registry.get(spec.model)
-        return model.cost if model.stochastic or model.family == "keras" else float("inf")
+        return model.cost if model.stochastic or model.adapter.needs_keras else float("inf")
 
     return sorted(specs, key=cost, reverse=True)  # stable: seeds keep their order
 
@@ -126,6 +126,13 @@ def start_parent(config: ExperimentConfig, tracker: Tracker, experiment_id: str,
                                 params, config_json)
 
 
+def experiment_about() -> str:
+    """What an experiment compares, from the registry (the MLflow experiment's description)."""
+    return (f"Compares the networks ({', '.join(registry.neural_names())}) with the baselines "
+            f"({', '.join(registry.baseline_names())}) on the same test points, over several seeds, each judged "
+            f"against {registry.reference()} persistence.")
+
+
 def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> None:
     """The verdict settings are declared by a configuration's first run; a later run of the same configuration
     may not change them after results exist (no second chance after looking)."""
@@ -140,6 +147,17 @@ def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id:
         was = ", ".join(f"{k}={declared[k]}" for k in changed)
         raise BenchmarkError(f"config {config.config_hash} was declared with {was} by its first run; the verdict "
                              "cannot change after results exist: keep them, or use another --experiment")
+
+
+def check_capabilities(config: ExperimentConfig) -> None:
+    """Settings that only some models honour need at least one model of the run that declares the capability
+    (the others forecast as before: baselines read the target alone and emit points)."""
+    needs = {"covariates": ("channels", "CHANNELS", "accepts extra input channels"),
+             "quantiles": ("quantiles", "QUANTILES", "emits quantiles")}
+    for setting, (capability, constant, what) in needs.items():
+        if getattr(config, setting) and not any(getattr(registry.get(m), capability) for m in config.models):
+            raise BenchmarkError(f"--{setting}: no model of this run {what} ({constant} = True in its model file; "
+                                 f"models: {', '.join(config.models)})")
 
 
 def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
@@ -161,6 +179,7 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     if short:
         raise BenchmarkError(f"--lookback {config.lookback} is shorter than the season of {', '.join(short)}, which "
                              "every run includes: use a lookback of at least the season")
+    check_capabilities(config)
     tracking.check_reachable(uri)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))
@@ -173,7 +192,8 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     uri = config.tracking_uri
     tracker = Tracker(uri)
     tracker.ensure_store()
-    experiment_id = tracker.experiment(config.experiment or tracking.experiment_name(config.dataset_name))
+    experiment_id = tracker.experiment(config.experiment or tracking.experiment_name(config.dataset_name),
+                                       experiment_about())
     check_declaration(config, tracker, experiment_id)
     tracker.mark_stale(experiment_id, config.config_hash)
     todo, skipped = pending(config, tracker, experiment_id)

@@ -1,4 +1,4 @@
-"""Estimators (`registry.Estimator`) for the baseline model files (`FAMILY = "estimator"`): fitted and applied on
+"""Estimators (`contract.Estimator`) for the baseline model files (`FAMILY = "estimator"`): fitted and applied on
 the same scaled windows as the networks.
 
 Inputs are [n, lookback, 1] arrays, outputs [n, horizon]. Scaling is affine per window, so a baseline that is

@@ -1,4 +1,4 @@
-"""Statistical forecasters (`registry.SeriesForecaster`) for the model files of `FAMILY = "series"`: ARIMA,
+"""Statistical forecasters (`contract.SeriesForecaster`) for the model files of `FAMILY = "series"`: ARIMA,
 exponential smoothing and Theta from statsmodels.
 
 Protocol, the same for each (what a practitioner does, with nothing seen twice): parameters are estimated once on

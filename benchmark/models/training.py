@@ -1,5 +1,6 @@
-"""Fitting: every Keras model is compiled and trained the same way; estimators are fitted on the same windows;
-statistical models on the training part of the same series. Every family forecasts the same test windows."""
+"""Training: every Keras network is compiled and trained the same way, and every model forecasts the same test
+windows (`test_forecasts`) from the same inputs (`model_inputs`). `fit_model` hands a trial to its model's adapter
+(`benchmark.models.adapters`), which decides how that model is fitted."""
 
 from __future__ import annotations
 
@@ -10,30 +11,14 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from benchmark.config.experiment import ExperimentConfig
+from benchmark.config.settings import compile_settings
 from benchmark.models import optimization
-from benchmark.models.registry import BuildOptions, ModelSpec
-from benchmark.pipeline.windows import Prepared, recursive_forecast
-
-
-class TrialFailed(Exception):
-    """A trial that cannot produce a forecast (diverged loss, broken model); recorded, not fatal to the run."""
-
-
-@dataclass
-class Fit:
-    """What training produced: scaled test predictions and the record of how training went."""
-
-    test_scaled: np.ndarray  # [n_test, horizon]
-    val_scaled: np.ndarray | None = None  # [n_val, horizon], for choosing among configurations
-    history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch loss / val_loss
-    epochs_run: int = 0
-    best_epoch: int | None = None
-    train_seconds: float = 0.0
+from benchmark.models.contract import BuildOptions, Fit, ModelSpec, TrialFailed
+from benchmark.pipeline.windows import Prepared, Windows, recursive_forecast
 
 
 @contextlib.contextmanager
@@ -54,57 +39,35 @@ def private_python_random(seed: int):
 
 def fit_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
               seed: int | None) -> Fit:
-    """Build, train and predict the test windows (scaled); the same protocol for every model of a family.
+    """Build, train and predict the test windows (scaled) the way the model's adapter trains its kind.
 
-    `seed` reaches the builder as `options.seed` (a stochastic estimator seeds itself with it); a Keras model that
-    is not stochastic runs once with seed None and is trained under seed 0, so it is reproducible too.
-    """
-    input_shape = (prepared.lookback, 1)
-    options = BuildOptions(unroll=config.unroll, seed=seed)
-    if spec.family == "series":
-        return _fit_series(spec.build(input_shape, prepared.horizon, options, **hyperparams), prepared)
-    if spec.family == "estimator":
-        start = time.perf_counter()
-        estimator = spec.build(input_shape, prepared.fit_horizon, options, **hyperparams)
-        estimator.fit(prepared.train.inputs, prepared.train.targets)
-        predictions = test_forecasts(estimator.predict, prepared)
-        return Fit(predictions, val_forecasts(estimator.predict, prepared), train_seconds=time.perf_counter() - start)
-    if spec.family != "keras":
-        raise ValueError(f"model '{spec.name}' has unknown family {spec.family!r}")
-    return _fit_keras(spec, hyperparams, prepared, config, 0 if seed is None else seed)
+    `seed` reaches the builder as `options.seed` (a stochastic estimator seeds itself with it)."""
+    return spec.adapter.fit(spec, hyperparams, prepared, config, seed)
 
 
-def test_forecasts(predict, prepared: Prepared) -> np.ndarray:
+def model_inputs(spec: ModelSpec, windows: Windows) -> np.ndarray:
+    """The scaled inputs a model sees: [n, lookback, channels] for a model declaring CHANNELS, else the target
+    channel alone [n, lookback, 1]."""
+    inputs = windows.inputs
+    return inputs if spec.channels else inputs[..., :1]
+
+
+def test_forecasts(predict, prepared: Prepared, spec: ModelSpec) -> np.ndarray:
     """The test windows' scaled forecasts [n, horizon]: one call for the direct strategy, fed back step by step for
-    the recursive one (then mapped to the test windows' scale, so every family returns the same thing)."""
-    return _forecasts(predict, prepared.test, prepared)
+    the recursive one (then mapped to the test windows' scale, so every adapter returns the same thing)."""
+    return _forecasts(predict, prepared.test, prepared, spec)
 
 
-def val_forecasts(predict, prepared: Prepared) -> np.ndarray | None:
+def val_forecasts(predict, prepared: Prepared, spec: ModelSpec) -> np.ndarray | None:
     """The scaled forecasts of `prepared.val_forecast` (what validation scores), made the way the test's are."""
-    return None if prepared.val_forecast is None else _forecasts(predict, prepared.val_forecast, prepared)
+    return None if prepared.val_forecast is None else _forecasts(predict, prepared.val_forecast, prepared, spec)
 
 
-def _forecasts(predict, windows, prepared: Prepared) -> np.ndarray:
+def _forecasts(predict, windows: Windows, prepared: Prepared, spec: ModelSpec) -> np.ndarray:
     if not prepared.recursive:
-        return np.asarray(predict(windows.inputs))
-    prices = recursive_forecast(predict, windows, prepared.scaler, prepared.horizon)
+        return np.asarray(predict(model_inputs(spec, windows)))
+    prices = recursive_forecast(predict, windows, prepared.scaler, prepared.horizon)  # the target alone
     return (prices - windows.loc) / windows.scale
-
-
-def _fit_series(forecaster, prepared: Prepared) -> Fit:
-    """A statistical model: parameters from the training part, then every origin's forecasts with them fixed
-    (multi-step forecasts come from the model's own recursion whatever the strategy)."""
-    start = time.perf_counter()
-    values, test, val = prepared.series.values, prepared.test, prepared.val_forecast
-    forecaster.fit(values[: prepared.bounds.val_start])
-    predictions = (forecaster.forecast(values, test.origins, prepared.horizon) - test.loc) / test.scale
-    val_scaled = None
-    if val is not None:
-        val_scaled = (forecaster.forecast(values, val.origins, val.y.shape[1]) - val.loc) / val.scale
-    if not np.all(np.isfinite(predictions)):
-        raise TrialFailed("the model forecast non-finite values")
-    return Fit(predictions, val_scaled, train_seconds=time.perf_counter() - start)
 
 
 def epoch_timer():
@@ -132,12 +95,17 @@ _COMPILED_LOCK = threading.Lock()
 COMPILED_KEEP = 2
 
 
+def input_shape(spec: ModelSpec, prepared: Prepared) -> tuple[int, int]:
+    """(lookback, channels) of what the model sees (see `model_inputs`)."""
+    return prepared.lookback, prepared.channels if spec.channels else 1
+
+
 def _compiled_key(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig) -> tuple:
     """What makes two trials' compiled models interchangeable: the builder and its arguments (BuildOptions less the
-    seed, which only sets the state `_seeded_model` copies in), and compile()'s."""
-    return (spec.name, spec.build, json.dumps(hyperparams, sort_keys=True, default=str), prepared.lookback,
-            prepared.fit_horizon, config.optimizer, config.learning_rate, config.loss, config.steps_per_execution,
-            config.unroll)
+    seed, which only sets the state `_seeded_model` copies in), and every setting the table marks `compiles`."""
+    compiled = tuple((name, getattr(config, name)) for name in compile_settings(config.TABLE))
+    return (spec.name, spec.build, json.dumps(hyperparams, sort_keys=True, default=str), input_shape(spec, prepared),
+            prepared.fit_horizon, compiled)
 
 
 def _release(key: tuple, model) -> None:
@@ -158,7 +126,7 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
     keras.utils.set_random_seed(seed)
     options = BuildOptions(unroll=config.unroll, seed=seed)
     with private_python_random(seed):
-        fresh = spec.build((prepared.lookback, 1), prepared.fit_horizon, options, **hyperparams)
+        fresh = spec.build(input_shape(spec, prepared), prepared.fit_horizon, options, **hyperparams)
     optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     with _COMPILED_LOCK:
         cached = _COMPILED.pop(key, None)
@@ -180,12 +148,13 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
         # NumPy generator that shuffles the epochs; a reused model skips that draw. Building here on one unshuffled
         # window (no step is taken) starts both from the same generator state: reuse stays bit-identical (tested).
         one = slice(0, 1)
-        fresh.fit(prepared.train.inputs[one].astype(np.float32), prepared.train.targets[one].astype(np.float32),
+        fresh.fit(model_inputs(spec, prepared.train)[one].astype(np.float32),
+                  prepared.train.targets[one].astype(np.float32),
                   epochs=0, shuffle=False, verbose=0)
     return fresh
 
 
-def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
+def fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
                seed: int) -> Fit:
     from benchmark.models import backends
 
@@ -199,14 +168,14 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     callbacks = [keras.callbacks.TerminateOnNaN(), timer]
     validation = None
     if prepared.val is not None:
-        validation = (prepared.val.inputs.astype(np.float32), prepared.val.targets.astype(np.float32))
+        validation = (model_inputs(spec, prepared.val).astype(np.float32), prepared.val.targets.astype(np.float32))
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.patience, restore_best_weights=True))
 
     start = time.perf_counter()
     history = model.fit(
-        prepared.train.inputs.astype(np.float32), prepared.train.targets.astype(np.float32),
+        model_inputs(spec, prepared.train).astype(np.float32), prepared.train.targets.astype(np.float32),
         validation_data=validation, epochs=config.epochs, batch_size=config.batch_size,
         shuffle=True, callbacks=callbacks, verbose=0,
     ).history
@@ -218,10 +187,10 @@ def _fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: E
     def predict(inputs):
         return model.predict(inputs.astype(np.float32), batch_size=1024, verbose=0)
 
-    predictions = test_forecasts(predict, prepared)
+    predictions = test_forecasts(predict, prepared, spec)
     if not np.all(np.isfinite(predictions)):
         raise TrialFailed("the model predicted non-finite values")
-    val = val_forecasts(predict, prepared)
+    val = val_forecasts(predict, prepared, spec)
     best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
     history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
     history["epoch_seconds"] = timer.seconds

@@ -164,7 +164,7 @@ def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
 
     from benchmark.models import registry
     from benchmark.models.backends import configure_tensorflow
-    from benchmark.models.registry import BuildOptions
+    from benchmark.models.contract import BuildOptions
     from benchmark.models.training import epoch_timer
 
     configure_tensorflow()

@@ -1,7 +1,8 @@
 """The one data pipeline every model shares.
 
 series -> chronological split (train | validation | test) -> scaler fitted on the training part -> windows
--> arrays for Keras; predictions come back through `Windows.inverse` to the original price scale.
+[n, lookback, channels] (channel 0 the target, then the series' extra columns, each scaled like the target) ->
+arrays for the models; predictions come back through `Windows.inverse` to the original price scale.
 
 Index conventions: a window's *origin* is the index of its first target. Its inputs are
 `values[origin - lookback : origin]` and its targets `values[origin : origin + horizon]`. Training windows have
@@ -120,14 +121,23 @@ class Windows:
     y: np.ndarray  # [n, horizon] raw targets
     loc: np.ndarray  # [n, 1]
     scale: np.ndarray  # [n, 1]
+    # [n, lookback, extra channels] the series' extra columns over the same input days, each already scaled by its
+    # own scaler of the target's kind (fitted on its training rows, or per window); None without extra columns
+    extra: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.origins)
 
     @property
+    def channels(self) -> int:
+        return 1 + (0 if self.extra is None else self.extra.shape[2])
+
+    @property
     def inputs(self) -> np.ndarray:
-        """Scaled inputs: [n, lookback] -> [n, lookback, 1] (float64; Keras casts to float32 itself)."""
-        return ((self.x - self.loc) / self.scale)[..., None]
+        """Scaled inputs: [n, lookback] -> [n, lookback, channels], the target first (float64; Keras casts to
+        float32 itself)."""
+        target = ((self.x - self.loc) / self.scale)[..., None]  # [n, lookback, 1]
+        return target if self.extra is None else np.concatenate([target, self.extra], axis=2)
 
     @property
     def targets(self) -> np.ndarray:
@@ -139,10 +149,18 @@ class Windows:
         return np.asarray(scaled, dtype=np.float64).reshape(len(self), -1) * self.scale + self.loc
 
 
-def _windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int, scaler: Scaler) -> Windows:
+def _windows(values: np.ndarray, origins: np.ndarray, lookback: int, horizon: int, scaler: Scaler,
+             extra: tuple[tuple[np.ndarray, Scaler], ...] = ()) -> Windows:
+    """Windows of the target at `origins`, with each extra column's input windows scaled by its own scaler."""
     x, y = make_windows(values, origins, lookback, horizon)
     loc, scale = scaler.window_stats(x)
-    return Windows(origins, x, y, loc, scale)
+    channels = []
+    for column, column_scaler in extra:
+        inputs, _ = make_windows(column, origins, lookback, horizon)  # the same past days; targets unused
+        column_loc, column_scale = column_scaler.window_stats(inputs)
+        channels.append((inputs - column_loc) / column_scale)
+    stacked = np.stack(channels, axis=2) if channels else None  # [n, lookback, extra channels]
+    return Windows(origins, x, y, loc, scale, stacked)
 
 
 @dataclass(frozen=True)
@@ -173,6 +191,11 @@ class Prepared:
     def recursive(self) -> bool:
         return self.fit_horizon != self.horizon
 
+    @property
+    def channels(self) -> int:
+        """Input channels of every window: the target, then the series' extra columns."""
+        return self.test.channels
+
     def split_dates(self) -> dict[str, str]:
         """First and last target date of each part (ISO), for logs and the leaderboard."""
         dates, b = self.series.dates, self.bounds
@@ -195,19 +218,24 @@ def prepare(series: Series, lookback: int, horizon: int, test_size: int, val_siz
     values = series.values
     bounds = split_bounds(len(values), lookback, horizon, test_size, val_size)  # leaves >= 1 training window
     fit_horizon = 1 if strategy == "recursive" else horizon
+    if series.columns and fit_horizon != horizon:
+        raise BenchmarkError("extra input columns need the direct strategy: a recursive forecast would need the "
+                             "columns' future values")
     train_values = values[: bounds.val_start]
     fitted = fit_scaler(scaler, train_values)
+    # Each extra column gets its own scaler of the same kind, fitted on its own training rows only.
+    extra = tuple((column, fit_scaler(scaler, column[: bounds.val_start])) for column in series.columns.values())
     train = _windows(values, window_origins(0, bounds.val_start, lookback, fit_horizon), lookback, fit_horizon,
-                     fitted)
+                     fitted, extra)
     val = val_forecast = None
     if bounds.test_start > bounds.val_start:
         origins = window_origins(bounds.val_start, bounds.test_start, lookback, fit_horizon)
-        val = _windows(values, origins, lookback, fit_horizon, fitted)
+        val = _windows(values, origins, lookback, fit_horizon, fitted, extra)
         if fit_horizon != horizon:
             origins = window_origins(bounds.val_start, bounds.test_start, lookback, horizon)
             val_forecast = _windows(values, origins, lookback, horizon, fitted) if len(origins) else None
     test_origins = window_origins(bounds.test_start, bounds.length, lookback, horizon, stride=horizon)
-    test = _windows(values, test_origins, lookback, horizon, fitted)
+    test = _windows(values, test_origins, lookback, horizon, fitted, extra)
     scale = mase_scale(values[: bounds.test_start], test_size)
     return Prepared(series, bounds, lookback, horizon, fitted, train, val, test, scale, fit_horizon, val_forecast)
 
@@ -240,7 +268,8 @@ def mase_scale(observed: np.ndarray, stretch: int) -> float:
 
 def _slice(series: Series, start: int, stop: int) -> Series:
     """The points [start, stop) of a series, same name and checksum (the checksum names the source data)."""
-    return dataclasses.replace(series, dates=series.dates[start:stop], values=series.values[start:stop])
+    return dataclasses.replace(series, dates=series.dates[start:stop], values=series.values[start:stop],
+                               columns={name: column[start:stop] for name, column in series.columns.items()})
 
 
 def prepare_folds(series: Series, lookback: int, horizon: int, test_size: int, val_size: int, scaler: str,

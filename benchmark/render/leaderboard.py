@@ -1,5 +1,5 @@
 """The leaderboard in markdown: the typed table (`benchmark.analysis.comparison`) and its words
-(`benchmark.analysis.verdict`) rendered as one page, or one section per dataset. Pure functions of `Results`, so
+(`benchmark.analysis.verdict`) rendered as one page, or one section per dataset. Pure functions of `StoredResults`, so
 `run` and `report` write the same file from the same store."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import pandas as pd
 
 from benchmark.analysis.comparison import (
     LOSS_OF_METRIC,
-    Results,
     RunMeta,
-    fold_tables,
-    friedman_across,
+    StoredResults,
     skill_across,
     summary_across,
 )
@@ -75,9 +73,11 @@ def _seeds_text(seeds: tuple[int, ...]) -> str:
     return f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "–"
 
 
-def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
-           level: int = 1, extra: list[str] | None = None, lead: pd.DataFrame | None = None) -> str:
-    """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2."""
+def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
+           level: int = 1, extra: list[str] | None = None, lead: pd.DataFrame | None = None,
+           folds: FriedmanResult | None = None) -> str:
+    """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2. Every number
+    comes computed (`table`, `pvalues`, `lead`, `folds`: the backtest's Friedman test over its folds)."""
     from tabulate import tabulate
 
     m = results.meta
@@ -128,7 +128,7 @@ def render(results: Results, table: pd.DataFrame, pvalues: pd.DataFrame, figures
                   tabulate([[r["model"], r["seed"]] for _, r in running.iterrows()], headers=["model", "seed"],
                            tablefmt="github"), ""]
     if m.get("protocol") == "backtest":
-        lines += friedman_lines(friedman_across(fold_tables(results), m.metric, m.alpha), "folds", h2)
+        lines += friedman_lines(folds, "folds", h2)
     loss = LOSS_OF_METRIC[m.metric]
     lines += [f"{h2} Pairwise Diebold–Mariano p-values (two-sided, {loss} error; Holm-adjusted over all pairs; "
               "seed ensembles for stochastic models)", "",
@@ -269,7 +269,7 @@ def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dic
     return "\n".join([*lines, "", *sections])
 
 
-def csv_frame(results: Results, table: pd.DataFrame) -> pd.DataFrame:
+def csv_frame(results: StoredResults, table: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard for machines: the table plus the dataset and config it belongs to."""
     out = table.copy()
     out.insert(0, "config_hash", results.meta.config_hash)

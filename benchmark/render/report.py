@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.analysis.comparison import (
-    Results,
     RunMeta,
+    StoredResults,
     build_table,
     fold_tables,
     friedman_across,
@@ -26,6 +26,7 @@ from benchmark.analysis.comparison import (
 from benchmark.analysis.verdict import verdict
 from benchmark.config import settings, sweep
 from benchmark.errors import BenchmarkError
+from benchmark.evaluation.forecasts import conform
 from benchmark.files import atomic_write, check_writable
 from benchmark.render.leaderboard import csv_frame, render, render_many
 from benchmark.tracking import FINISHED, StoredRun, Tracker
@@ -106,7 +107,7 @@ def declared_verdict(tracker: Tracker, experiment_id: str, config_hash: str) -> 
     return settings.verdict_from_params(first.params) if first is not None else {}
 
 
-def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
+def load_results(uri: str, experiment_id: str, config_hash: str) -> StoredResults:
     """Everything the leaderboard needs, from the store only."""
     tracker = Tracker(uri)
     runs = tracker.trials(experiment_id, config_hash)
@@ -116,14 +117,15 @@ def load_results(uri: str, experiment_id: str, config_hash: str) -> Results:
         raise BenchmarkError(f"config {config_hash} has no finished trials in experiment {experiment_id} of {uri}")
     sample = next(r for r in runs if r.run_id == finished["run_id"].iloc[0])
     meta = run_meta(tracker, experiment_id, config_hash, trials, sample)
-    predictions = [tracker.predictions(t.run_id).assign(model=t.model, seed=t.seed) for t in finished.itertuples()]
+    predictions = [conform(tracker.predictions(t.run_id), meta.dataset).assign(model=t.model, seed=t.seed)
+                   for t in finished.itertuples()]
     histories = [{"model": t.model, "seed": t.seed, "epoch": step, "metric": key, "value": value}
                  for t in finished[finished["kind"] == "neural"].itertuples() for key in ("loss", "val_loss")
                  for step, value in tracker.metric_history(t.run_id, key)]
-    return Results(meta, trials, pd.concat(predictions, ignore_index=True), pd.DataFrame(histories))
+    return StoredResults(meta, trials, pd.concat(predictions, ignore_index=True), pd.DataFrame(histories))
 
 
-def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[Results, list[str], pd.DataFrame]:
+def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[StoredResults, list[str], pd.DataFrame]:
     """A sweep's leaderboard data: for each network the grid point chosen on validation MAE, the baselines once,
     the sweep's sections as markdown lines, and the per-point table (model, point, seeds, val_mae, test_mae)."""
     from tabulate import tabulate
@@ -149,7 +151,7 @@ def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[
         if not source.histories.empty:
             keep_histories.append(source.histories[source.histories["model"] == row.model])
     meta = dataclasses.replace(base.meta, chosen={r.model: r.point for r in chosen.itertuples()})
-    combined = Results(meta, pd.concat(keep_trials, ignore_index=True),
+    combined = StoredResults(meta, pd.concat(keep_trials, ignore_index=True),
                        pd.concat(keep_predictions, ignore_index=True),
                        pd.concat(keep_histories, ignore_index=True) if keep_histories else pd.DataFrame())
     per_point = networks.groupby(["model", "point"], sort=False).agg(
@@ -177,7 +179,7 @@ class Section:
     """One dataset's part of a report: its data, typed table, pairwise tests, figures and markdown."""
 
     uri: str
-    results: Results
+    results: StoredResults
     table: pd.DataFrame
     pvalues: pd.DataFrame
     figures: dict[str, str]  # title -> path relative to the results folder
@@ -229,7 +231,7 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
         for name, (title, fig) in drawn.items():
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
-        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead)
+        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead, folds=folds)
         sections.append(Section(uri, results, table, pvalues, paths, text, lead))
     if not many:
         return Report(sections, sections[0].text, figures)
@@ -268,7 +270,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     return report
 
 
-def log_trial_figures(tracker: Tracker, results: Results) -> None:
+def log_trial_figures(tracker: Tracker, results: StoredResults) -> None:
     """Each finished trial's forecast figure, drawn here from its stored predictions (never in the worker) and
     logged to its run once."""
     from benchmark.render.plots import trial_forecast_figure
@@ -289,7 +291,7 @@ def sweep_hashes(uri: str, experiment_id: str, parent) -> list[str]:
     return Tracker(uri).sweep_hashes(experiment_id, parent)
 
 
-def print_summary(table: pd.DataFrame, results: Results, file=None) -> None:
+def print_summary(table: pd.DataFrame, results: StoredResults, file=None) -> None:
     """The terminal version: rank, model, MAE over seeds, MASE, DM p, and the verdict."""
     from tabulate import tabulate
 

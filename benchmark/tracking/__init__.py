@@ -27,9 +27,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.files import PROJECT_ROOT
 
 EXPERIMENT_PREFIX = "forecast-benchmark"
-EXPERIMENT_DESCRIPTION = (
-    "Compares neural forecasters (MLP, SimpleRNN, LSTM, GRU; Keras on TensorFlow) with baselines "
-    "(naive persistence, drift, linear autoregression) on the same test points, over several seeds. "
+EXPERIMENT_GUIDE = (
     "Parent runs are invocations; child runs are (model, seed) trials. Compare `mae`/`rmse` in the runs table, "
     "group by the `model` param to average over seeds. The generated leaderboard states significance vs naive."
 )
@@ -217,6 +215,17 @@ def seed_text(seed: int | None) -> str:
 
 
 @dataclass(frozen=True)
+class DataInput:
+    """One dataset a run used, as MLflow records it (the runs table's Dataset column)."""
+
+    name: str
+    digest: str
+    source: str
+    context: str  # the part it played: training, validation or testing
+    profile: Mapping[str, object]
+
+
+@dataclass(frozen=True)
 class StoredRun:
     """A run as the store holds it, in plain Python values."""
 
@@ -297,8 +306,9 @@ class Tracker:
                 f"tracking store {path} is unusable ({_first_line(exc)}): if it is only out of date run `mlflow db "
                 f"upgrade {self.uri}`; otherwise move it away and rerun (or give another --tracking-uri)") from None
 
-    def experiment(self, name: str) -> str:
-        """The experiment's id, created with a description (and a local artifact folder for SQLite stores)."""
+    def experiment(self, name: str, about: str = "") -> str:
+        """The experiment's id, created with a description (`about`: what it compares, then how to read the
+        runs) and, for SQLite stores, a local artifact folder."""
         with store_lock(self.uri):  # two invocations starting together must not both create it
             found = self.client.get_experiment_by_name(name)
             if found is not None:
@@ -309,7 +319,7 @@ class Tracker:
             db = _sqlite_path(self.uri)
             artifact_location = (db.parent / "mlartifacts").as_uri() if db is not None else None
             return self.client.create_experiment(name, artifact_location=artifact_location,
-                                                 tags={NOTE: EXPERIMENT_DESCRIPTION})
+                                                 tags={NOTE: f"{about} {EXPERIMENT_GUIDE}".strip()})
 
     def find_experiment(self, name: str | None = None) -> str | None:
         """An existing experiment's id by name, or the most recently updated benchmark experiment (None if none)."""
@@ -381,6 +391,16 @@ class Tracker:
         from mlflow.entities import Param
 
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
+
+    def log_data_inputs(self, run_id: str, inputs: Iterable[DataInput]) -> None:
+        import json
+
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        self.client.log_inputs(run_id, datasets=[
+            DatasetInput(Dataset(d.name, d.digest, "local", json.dumps({"uri": d.source}),
+                                 profile=json.dumps(d.profile)), [InputTag("mlflow.data.context", d.context)])
+            for d in inputs])
 
     def log_metrics(self, run_id: str, summary: Mapping[str, float],
                     curves: Mapping[str, Iterable[float]] | None = None) -> None:
