@@ -37,6 +37,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from benchmark.config import settings
+
     parser = _Parser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p_run = sub.add_parser("run", help="train every model under every seed and log to MLflow")
@@ -46,44 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.set_defaults(func=cmd_list)
     p_data = sub.add_parser("datasets", help="list the bundled and calibration datasets")
     p_data.set_defaults(func=cmd_datasets)
-    p_report = sub.add_parser("report", help="rebuild the leaderboard and figures from the tracking store alone")
-    p_report.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
-    p_report.add_argument("--experiment", help="experiment name (default: the most recent benchmark experiment)")
-    p_report.add_argument("--config-hash", help="which configuration (default: the most recent run's)")
-    p_report.add_argument("--results-dir", default="results", help="where the leaderboard and figures go")
-    p_report.set_defaults(func=cmd_report)
-    p_cal = sub.add_parser("calibrate", help="measure the verdicts' false-positive rate and power on simulated series "
-                           "(writes CALIBRATION.md)")
-    p_cal.add_argument("--replications", type=int, default=1000, metavar="R",
-                       help="realizations per process for the baselines and the linear model (default 1000)")
-    p_cal.add_argument("--network-replications", type=int, default=0, metavar="R",
-                       help="realizations per process with the networks of --models too (default 0: none)")
-    p_cal.add_argument("--models", default="mlp", help="networks for the network pass (default mlp)")
-    p_cal.add_argument("--seeds", type=int, default=2, metavar="N", help="seeds per network (default 2)")
-    p_cal.add_argument("--epochs", type=int, default=5, metavar="N", help="epochs at most (default 5)")
-    p_cal.add_argument("--length", type=int, default=1000, metavar="N", help="points per series (default 1000)")
-    p_cal.add_argument("--test-size", type=int, default=250, metavar="N",
-                       help="test points, and as many validation points (default 250)")
-    p_cal.add_argument("--metric", choices=["mae", "rmse"], default="mae", help="headline metric and test loss")
-    p_cal.add_argument("--statistical", action="store_true",
-                       help="include the ARIMA, ETS and Theta baselines in the families (about 1 s per realization)")
-    p_cal.add_argument("--output", default="results/CALIBRATION.md", help="the generated report ('-': print only)")
-    p_cal.set_defaults(func=cmd_calibrate)
-    p_perf = sub.add_parser("perf", help="measure the suite against the plain Keras loop (writes PERFORMANCE.md)")
-    p_perf.add_argument("--quick", action="store_true", help="a small version (CI): 400 days, 2-3 epochs, 1 seed")
-    p_perf.add_argument("--grid-repeats", type=int, metavar="N",
-                        help="interleaved repeats of the full classic grid, plain vs the best setting (default 2; "
-                             "0 skips it: about 25 minutes per repeat on 2 cores)")
-    p_perf.add_argument("--repeats", type=int, help="interleaved repeats of the short grid's variants (default 3)")
-    p_perf.add_argument("--epochs", type=int, help="epochs per trial of the short grid (default 5)")
-    p_perf.add_argument("--seeds", type=int, help="seeds per model of the short grid (default 2)")
-    p_perf.add_argument("--output", default="results/PERFORMANCE.md", help="the generated report ('-': print only)")
-    p_perf.set_defaults(func=cmd_perf)
-    p_ui = sub.add_parser("ui", help="start the MLflow UI on 127.0.0.1 and print the runs view's address")
-    p_ui.add_argument("--port", type=int, default=5000)
-    p_ui.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or ./mlflow.db)")
-    p_ui.add_argument("--experiment", help="experiment to open (default: the most recent benchmark experiment)")
-    p_ui.set_defaults(func=cmd_ui)
+    commands = {
+        "report": ("rebuild the leaderboard and figures from the tracking store alone", cmd_report),
+        "calibrate": ("measure the verdicts' false-positive rate and power on simulated series (writes "
+                      "CALIBRATION.md)", cmd_calibrate),
+        "perf": ("measure the suite against the plain Keras loop (writes PERFORMANCE.md)", cmd_perf),
+        "ui": ("start the MLflow UI on 127.0.0.1 and print the runs view's address", cmd_ui),
+    }
+    for name, (about, func) in commands.items():
+        command = sub.add_parser(name, help=about)
+        settings.add_command_options(command, name)
+        command.set_defaults(func=func)
     return parser
 
 
@@ -174,16 +149,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from benchmark.config import settings
     from benchmark.execution import calibration
     from benchmark.files import atomic_write
     from benchmark.models import registry
     from benchmark.render.calibration import render_calibration
 
-    for name in ("replications", "seeds", "epochs", "length", "test_size"):
-        if getattr(args, name) < 1:
-            raise BenchmarkError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.network_replications < 0:
-        raise BenchmarkError("--network-replications must not be negative")
+    settings.check_command_options(args, "calibrate")
     models = tuple(m for m in registry.select(args.models) if registry.get(m).stochastic)
     designs = list(calibration.designs(models, args.replications, args.network_replications, args.seeds,
                                        args.epochs, args.length, args.test_size, args.metric, args.statistical))
@@ -211,12 +183,9 @@ def cmd_perf(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmark import perf
+    from benchmark.config import settings
 
-    for name in ("repeats", "epochs", "seeds"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise BenchmarkError(f"--{name} must be at least 1")
-    if args.grid_repeats is not None and args.grid_repeats < 0:
-        raise BenchmarkError("--grid-repeats must not be negative")
+    settings.check_command_options(args, "perf")
     output = None if args.output == "-" else Path(args.output)
     print(perf.main(args.quick, output, args.repeats, args.epochs, args.seeds, args.grid_repeats), end="")
     return 0

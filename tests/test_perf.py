@@ -152,7 +152,7 @@ def test_perf_package_imports_neither_the_cli_nor_mlflow_nor_private_names():
 def test_perf_rejects_bad_arguments(tmp_path):
     out = subprocess.run(benchmark_command("perf", "--repeats", "0"), cwd=tmp_path, capture_output=True, text=True,
                          timeout=60)
-    assert out.returncode == 2 and out.stderr.strip() == "error: --repeats must be at least 1"
+    assert out.returncode == 2 and out.stderr.strip() == "error: --repeats must be at least 1, got 0"
     out = subprocess.run(benchmark_command("perf", "--grid-repeats", "-1"), cwd=tmp_path, capture_output=True,
                          text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.strip() == "error: --grid-repeats must not be negative"
+    assert out.returncode == 2 and out.stderr.strip() == "error: --grid-repeats must be at least 0, got -1"

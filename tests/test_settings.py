@@ -106,3 +106,21 @@ def test_committed_results_keep_their_config_hashes(argv, expected, monkeypatch)
 
     monkeypatch.chdir(PROJECT_ROOT)
     assert _hashes(*argv) == expected
+
+
+def test_every_command_s_options_come_from_the_settings_rows():
+    """`report`, `ui`, `calibrate` and `perf` take their flags from settings.COMMAND_OPTIONS; the rows they share
+    with `run` keep the run table's words, types and checks."""
+    parser = cli.build_parser()
+    for command, rows in settings.COMMAND_OPTIONS.items():
+        args = parser.parse_args([command])
+        assert {r.name for r in rows} <= set(vars(args)), command
+        for row in rows:
+            assert getattr(args, row.name) == row.default, (command, row.name)
+    shared = settings.by_name()
+    report = {r.name: r for r in settings.COMMAND_OPTIONS["report"]}
+    assert report["tracking_uri"] == shared["tracking_uri"]  # the very row of `run`
+    calibrate = {r.name: r for r in settings.COMMAND_OPTIONS["calibrate"]}
+    assert calibrate["metric"].choices == shared["metric"].choices
+    with pytest.raises(BenchmarkError, match="--length must be at least 1, got 0"):
+        settings.check_command_options(parser.parse_args(["calibrate", "--length", "0"]), "calibrate")

@@ -9,6 +9,7 @@ presets and the params every run logs. Adding a setting is adding a row here, th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -376,3 +377,79 @@ def from_params(params: Mapping[str, str], table: Iterable[Setting] = TABLE) -> 
     parsers = {bool: lambda t: t == "True", int: int, float: float}
     return {s.name: None if params[s.name] == "None" else parsers.get(s.type, str)(params[s.name])
             for s in table if s.name in params and s.type is not tuple}
+
+
+# ---------------------------------------------------------------- the other commands' options
+
+def _shared(name: str, **changes) -> Setting:
+    """A row of TABLE as another command takes it (its own default or help where they differ)."""
+    return dataclasses.replace(by_name()[name], **changes)
+
+
+_STORE = _shared("tracking_uri")
+COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
+    "report": (
+        _STORE,
+        _shared("experiment", help="experiment name (default: the most recent benchmark experiment)"),
+        Setting("config_hash", str, "which configuration (default: the most recent run's)", "report"),
+        _shared("results_dir", help="where the leaderboard and figures go (default: results)"),
+    ),
+    "ui": (
+        Setting("port", int, "port of the MLflow UI on 127.0.0.1 (default 5000)", "ui", default=5000, minimum=1,
+                metavar="PORT"),
+        _STORE,
+        _shared("experiment", help="experiment to open (default: the most recent benchmark experiment)"),
+    ),
+    "calibrate": (
+        Setting("replications", int, "realizations per process for the baselines and the linear model "
+                "(default 1000)", "calibrate", default=1000, minimum=1, metavar="R"),
+        Setting("network_replications", int, "realizations per process with the networks of --models too "
+                "(default 0: none)", "calibrate", default=0, minimum=0, metavar="R"),
+        _shared("models", type=str, default="mlp", help="networks for the network pass (default mlp)", parse=None),
+        _shared("seeds", type=int, default=2, minimum=1, help="seeds per network (default 2)", parse=None,
+                metavar="N"),
+        _shared("epochs", default=5, help="epochs at most (default 5)"),
+        Setting("length", int, "points per series (default 1000)", "calibrate", default=1000, minimum=1,
+                metavar="N"),
+        _shared("test_size", default=250, help="test points, and as many validation points (default 250)"),
+        _shared("metric", help="headline metric and test loss (default mae)"),
+        Setting("statistical", bool, "include the ARIMA, ETS and Theta baselines in the families (about 1 s per "
+                "realization)", "calibrate", default=False),
+        Setting("output", str, "the generated report ('-': print only; default results/CALIBRATION.md)",
+                "calibrate", default="results/CALIBRATION.md", metavar="PATH"),
+    ),
+    "perf": (
+        Setting("quick", bool, "a small version (CI): 400 days, 2-3 epochs, 1 seed", "perf", default=False),
+        Setting("grid_repeats", int, "interleaved repeats of the full classic grid, plain vs the best setting "
+                "(default 2; 0 skips it: about 25 minutes per repeat on 2 cores)", "perf", minimum=0, metavar="N"),
+        Setting("repeats", int, "interleaved repeats of the short grid's variants (default 3)", "perf", minimum=1,
+                metavar="N"),
+        _shared("epochs", default=None, presets={}, help="epochs per trial of the short grid (default 5)"),
+        _shared("seeds", type=int, default=None, minimum=1, help="seeds per model of the short grid (default 2)",
+                parse=None, metavar="N"),
+        Setting("output", str, "the generated report ('-': print only; default results/PERFORMANCE.md)", "perf",
+                default="results/PERFORMANCE.md", metavar="PATH"),
+    ),
+}
+
+
+def add_command_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The options of `report`, `ui`, `calibrate` or `perf`, from COMMAND_OPTIONS (defaults applied here: no
+    preset or file stands between them and the user)."""
+    for setting in COMMAND_OPTIONS[command]:
+        options: dict = {"dest": setting.name, "default": setting.default, "help": setting.help}
+        if setting.type is bool:
+            options["action"] = "store_true"
+        else:
+            options["type"] = setting.parse or {int: int, float: float}.get(setting.type)
+            if setting.choices is not None:
+                options["choices"] = list(setting.choices)
+            elif setting.metavar:
+                options["metavar"] = setting.metavar
+        parser.add_argument(setting.flag_name, **options)
+
+
+def check_command_options(args: argparse.Namespace, command: str) -> None:
+    """Each option's range, by the command's own rows (one line naming the flag)."""
+    for setting in COMMAND_OPTIONS[command]:
+        check_value(setting, getattr(args, setting.name))
