@@ -26,21 +26,14 @@ QUANTILE_MODEL = '''
 import numpy as np
 from scipy.stats import norm
 
+from benchmark.models.baselines import Persistence
+
 FAMILY = "estimator"
 QUANTILES = True
 DEFAULTS = {}
 
 
-class Band:
-    def __init__(self, horizon):
-        self.horizon = horizon
-
-    def fit(self, x, y):
-        return self
-
-    def predict(self, x):
-        return np.repeat(x[:, -1, :1], self.horizon, axis=1)
-
+class Band(Persistence):
     def predict_quantiles(self, x, levels):
         spread = np.diff(x[:, :, 0], axis=1).std(axis=1)[:, None, None]  # [n, 1, 1]
         steps = np.sqrt(np.arange(1, self.horizon + 1))[None, :, None]

@@ -346,16 +346,22 @@ def add_arguments(parser: argparse.ArgumentParser, table: Iterable[Setting] = TA
     groups = {key: parser.add_argument_group(title) for key, title in GROUPS.items()}
     for setting in user_settings(table):
         flags = [setting.flag_name, *("--" + a.replace("_", "-") for a in setting.aliases)]
-        options: dict = {"dest": setting.name, "default": None, "help": setting.help}
-        if setting.type is bool:
-            options["action"] = "store_true" if setting.name == "force" else argparse.BooleanOptionalAction
-        else:
-            options["type"] = setting.parse or {int: int, float: float}.get(setting.type)
-            if setting.choices is not None:
-                options["choices"] = list(setting.choices)
-            elif setting.metavar:
-                options["metavar"] = setting.metavar
-        groups[setting.group].add_argument(*flags, **options)
+        switch = "store_true" if setting.name == "force" else argparse.BooleanOptionalAction
+        groups[setting.group].add_argument(*flags, **_argparse_options(setting, None, switch))
+
+
+def _argparse_options(setting: Setting, default, switch) -> dict:
+    """argparse's keywords for one row: `switch` is the action of a true/false setting."""
+    options: dict = {"dest": setting.name, "default": default, "help": setting.help}
+    if setting.type is bool:
+        options["action"] = switch
+    else:
+        options["type"] = setting.parse or {int: int, float: float}.get(setting.type)
+        if setting.choices is not None:
+            options["choices"] = list(setting.choices)
+        elif setting.metavar:
+            options["metavar"] = setting.metavar
+    return options
 
 
 def given(args: argparse.Namespace, table: Iterable[Setting] = TABLE) -> dict:
@@ -374,9 +380,25 @@ def verdict_from_params(params: Mapping[str, str], table: Iterable[Setting] = TA
 
 def from_params(params: Mapping[str, str], table: Iterable[Setting] = TABLE) -> dict[str, object]:
     """Typed setting values from the strings a run logged as params (the inverse of logging them)."""
-    parsers = {bool: lambda t: t == "True", int: int, float: float}
-    return {s.name: None if params[s.name] == "None" else parsers.get(s.type, str)(params[s.name])
-            for s in table if s.name in params and s.type is not tuple}
+    parsers = {bool: lambda t: t == "True", int: int, float: float, tuple: _logged_tuple}
+    out = {s.name: None if params[s.name] == "None" else parsers.get(s.type, str)(params[s.name])
+           for s in table if s.name in params}
+    return {k: v for k, v in out.items() if v is not _UNREADABLE}
+
+
+_UNREADABLE = object()
+
+
+def _logged_tuple(text: str):
+    """A tuple setting as a run logged it (`str(value)`: "('Volume',)", "(0.1, 0.9)"); anything else (a comma list
+    an older version logged) is left out rather than guessed."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return _UNREADABLE
+    return value if isinstance(value, tuple) else _UNREADABLE
 
 
 # ---------------------------------------------------------------- the other commands' options
@@ -437,16 +459,7 @@ def add_command_options(parser: argparse.ArgumentParser, command: str) -> None:
     """The options of `report`, `ui`, `calibrate` or `perf`, from COMMAND_OPTIONS (defaults applied here: no
     preset or file stands between them and the user)."""
     for setting in COMMAND_OPTIONS[command]:
-        options: dict = {"dest": setting.name, "default": setting.default, "help": setting.help}
-        if setting.type is bool:
-            options["action"] = "store_true"
-        else:
-            options["type"] = setting.parse or {int: int, float: float}.get(setting.type)
-            if setting.choices is not None:
-                options["choices"] = list(setting.choices)
-            elif setting.metavar:
-                options["metavar"] = setting.metavar
-        parser.add_argument(setting.flag_name, **options)
+        parser.add_argument(setting.flag_name, **_argparse_options(setting, setting.default, "store_true"))
 
 
 def check_command_options(args: argparse.Namespace, command: str) -> None:

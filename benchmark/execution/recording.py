@@ -7,7 +7,6 @@ reason and never stops the grid; an interruption marks the trial KILLED and is r
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 
 from benchmark.evaluation.trial import (
@@ -23,26 +22,22 @@ from benchmark.evaluation.trial import (
 )
 from benchmark.models import registry
 from benchmark.pipeline.windows import Prepared
-from benchmark.tracking import PREDICTIONS, DataInput, Tracker, seed_text
+from benchmark.tracking import PREDICTIONS, DataInput, Tracker
+from benchmark.tracking.params import TrialParams, seed_text
 
 
 def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[str, object]:
     """The trial's params: model, seed, every setting that can decide the numbers, the data's facts and the
     hyper-parameters (`hp.*`), and a sweep point's varied keys (`sweep.*`, to group by in the UI)."""
     config, last, model = spec.config, folds[-1], registry.get(spec.model)
-    params = {
-        "model": spec.model, "seed": seed_text(spec.seed), "kind": model.kind, "family": model.family,
-        "stochastic": model.stochastic, "reference": model.reference,
-        "dataset": config.dataset_name, "data": config.data or "", "dataset_checksum": last.series.checksum,
-        **config.logged_settings(),
-        "train_windows": len(last.train), "val_windows": len(last.val) if last.val else 0,
-        "test_points": sum(f.test.y.size for f in folds), **overall_dates(folds),
-        **{f"hp.{k}": v for k, v in hyperparams.items()},
-    }
-    if len(folds) > 1:
-        params["fold_dates"] = json.dumps([f.split_dates() for f in folds])
-    params.update({f"sweep.{k}": v for k, v in config.sweep})
-    return params
+    return TrialParams(
+        model=spec.model, seed=seed_text(spec.seed), kind=model.kind, family=model.family,
+        stochastic=model.stochastic, reference=model.reference,
+        dataset=config.dataset_name, data=config.data or "", dataset_checksum=last.series.checksum,
+        settings=config.logged_settings(), train_windows=len(last.train), val_windows=len(last.val) if last.val else 0,
+        test_points=sum(f.test.y.size for f in folds), dates=overall_dates(folds),
+        fold_dates=tuple(f.split_dates() for f in folds), hyperparameters=hyperparams, sweep=dict(config.sweep),
+    ).to_params()
 
 
 PARTS = (("train", "training"), ("val", "validation"), ("test", "testing"))  # split -> MLflow input context

@@ -7,7 +7,6 @@ both write the same files from the same runs. Every file is written to a tempora
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +43,9 @@ def trials_frame(uri: str, experiment_id: str, config_hash: str) -> pd.DataFrame
 def _frame(runs: list[StoredRun]) -> pd.DataFrame:
     rows = []
     for run in runs:
-        row = {"model": run.model, "seed": run.seed, "kind": run.params.get("kind"),
-               "stochastic": _flag(run, "stochastic"), "reference": _flag(run, "reference"),
+        trial = run.trial
+        row = {"model": trial.model, "seed": trial.seed, "kind": trial.kind,
+               "stochastic": trial.stochastic, "reference": trial.reference,
                "status": run.status, "run_id": run.run_id,
                "start_time": run.start_time, "failure_reason": run.failure_reason,
                "model_hash": run.key[2]}
@@ -64,14 +64,6 @@ def _frame(runs: list[StoredRun]) -> pd.DataFrame:
     return pd.concat([finished, unfinished]).sort_values(["kind", "model", "seed"]).reset_index(drop=True)
 
 
-def _flag(run: StoredRun, name: str) -> bool:
-    """A model's contract flag as its trial logged it (stores of versions that logged none: networks were the
-    stochastic models and persistence the reference)."""
-    if name in run.params:
-        return run.params[name] == "True"
-    return run.params.get("kind") == "neural" if name == "stochastic" else run.model == "naive"
-
-
 def latest_parent(uri: str, experiment_id: str, config_hash: str | None = None):
     return Tracker(uri).latest_parent(experiment_id, config_hash)
 
@@ -84,19 +76,16 @@ def run_meta(tracker: Tracker, experiment_id: str, config_hash: str, trials: pd.
     if len(references) != 1:
         raise BenchmarkError(f"config {config_hash} has no finished reference baseline (naive) to compare against")
     parent = tracker.latest_parent(experiment_id, config_hash)
-    params = sample.params
+    trial = sample.trial
     seeds = tuple(sorted({int(s) for s in finished[finished["stochastic"]]["seed"]}))
-    label = ", ".join(f"{k.removeprefix('sweep.')}={v}" for k, v in sorted(params.items()) if k.startswith("sweep."))
-    dates = {k: v for k, v in params.items() if k.split("_")[0] in ("train", "val", "test")
-             and k.endswith(("_start", "_end"))}
+    label = ", ".join(f"{k}={v}" for k, v in trial.sweep.items())
     declared = declared_verdict(tracker, experiment_id, config_hash)
     return RunMeta(
-        dataset=params.get("dataset", ""), reference=references[0],
-        settings={**settings.from_params(params), **declared},
-        dataset_checksum=params.get("dataset_checksum", ""), data=params.get("data", ""), config_hash=config_hash,
-        command=parent.command, parent_run_id=parent.run_id, dates=dates,
-        fold_dates=tuple(json.loads(params["fold_dates"])) if params.get("fold_dates") else (),
-        train_windows=int(params.get("train_windows", 0)), test_points=int(params.get("test_points", 0)),
+        dataset=trial.dataset, reference=references[0],
+        settings={**settings.from_params(trial.settings), **declared},
+        dataset_checksum=trial.dataset_checksum, data=trial.data, config_hash=config_hash,
+        command=parent.command, parent_run_id=parent.run_id, dates=dict(trial.dates), fold_dates=trial.fold_dates,
+        train_windows=trial.train_windows, test_points=trial.test_points,
         seeds=seeds, software=sample.versions, sweep_label=label)
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from benchmark.errors import BenchmarkError
 from benchmark.files import PROJECT_ROOT
+from benchmark.tracking.params import TrialParams, seed_text
 
 EXPERIMENT_PREFIX = "forecast-benchmark"
 EXPERIMENT_GUIDE = (
@@ -209,11 +210,6 @@ def owner_alive(tags: Mapping[str, str], now: float | None = None) -> bool:
     return (now or time.time()) - beat < STALE_AFTER
 
 
-def seed_text(seed: int | None) -> str:
-    """How a seed is stored as a param: deterministic models have none."""
-    return "none" if seed is None else str(seed)
-
-
 @dataclass(frozen=True)
 class DataInput:
     """One dataset a run used, as MLflow records it (the runs table's Dataset column)."""
@@ -244,6 +240,11 @@ class StoredRun:
     @property
     def seed(self) -> str | None:
         return self.params.get("seed")
+
+    @property
+    def trial(self) -> TrialParams:
+        """A trial run's params, typed (`benchmark.tracking.params`)."""
+        return TrialParams.from_params(self.params)
 
     @property
     def key(self) -> tuple[str | None, str | None, str]:
