@@ -178,3 +178,11 @@ def test_only_the_tracking_module_writes_filter_strings():
 def test_the_perf_harness_stands_apart():
     for path in (PACKAGE / "perf").glob("*.py"):
         assert "benchmark.cli" not in imported(path), path.name
+
+
+def test_the_tests_mirror_the_package():
+    """tests/NAME/ holds the tests of benchmark/NAME/; the faces (cli, api), the architecture and the packaging are
+    tested at the top."""
+    test_folders = {p.parent.name for p in (PROJECT_ROOT / "tests").glob("*/test_*.py")}
+    package_folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert test_folders and test_folders <= package_folders, test_folders - package_folders

@@ -12,8 +12,7 @@ from benchmark.evaluation.metrics import lead_time_metrics
 from benchmark.evaluation.trial import evaluate
 from benchmark.models import registry
 from benchmark.pipeline.windows import fit_scaler, prepare, recursive_forecast
-
-from .conftest import run_cli
+from tests.conftest import run_cli
 
 
 def _linear(length: int = 600) -> Series:
