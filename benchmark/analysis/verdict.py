@@ -48,12 +48,38 @@ def verdict(table: pd.DataFrame, meta: RunMeta) -> str:
         others = tested[~tested["significant"]]
         if len(others):
             text += f" Not significantly better: {', '.join(others['model'])}."
-        return text
+        return text + magnitude_text(table, meta)
     best = tested.sort_values(["p_holm", "p_value"], kind="stable").iloc[0]
     text = (f"{head} No row is significantly better than persistence: the smallest adjusted p is "
             f"{best['p_holm']:.2g} ({best['model']}, {metric.upper()} {best[f'{metric}_mean']:.4g} against "
             f"persistence's {ref_score}; raw p = {best['p_value']:.2g}).")
-    return text
+    return text + magnitude_text(table, meta)
+
+
+def _share(value: float) -> str:
+    return f"{100 * value:.2g}%" if abs(value) < 0.1 else f"{100 * value:.0f}%"
+
+
+def magnitude_text(table: pd.DataFrame, meta: RunMeta) -> str:
+    """How big and how sure, in words: which rows are worse, which equivalent within the margin, which cannot be
+    told apart from persistence either way, and the smallest edge the test could have seen."""
+    if "verdict_class" not in table:
+        return ""
+    tested = table[table["tested"]]
+    margin = _share(meta.equivalence_margin)
+    parts = []
+    for name, words in (("worse", "Significantly worse than persistence"),
+                        ("equivalent", f"Equivalent to persistence within ±{margin} (two one-sided tests, Holm)"),
+                        ("undecided", "Neither better, worse nor shown equivalent")):
+        rows = tested[tested["verdict_class"] == name]
+        if len(rows):
+            parts.append(f"{words}: {', '.join(rows['model'])}.")
+    detectable = tested["detectable_skill"].dropna()
+    if len(detectable):
+        parts.append(f"With {meta.test_points or 'these'} test points, the smallest skill the family detects with "
+                     f"80% power is {_share(detectable.min())} to {_share(detectable.max())} depending on the row "
+                     "(the column 'detectable skill'): a smaller edge cannot be seen here.")
+    return (" " + " ".join(parts)) if parts else ""
 
 
 def noise_note(table: pd.DataFrame) -> str:

@@ -137,7 +137,7 @@ TABLE: tuple[Setting, ...] = (
             hashed=False),  # the data counts by its checksum, not its path
     Setting("target", str, "value column of --data (default: 'close', else the one 'clos…')", "data"),
     Setting("date_column", str, "date column of --data (default: 'date'/'time'/'timestamp')", "data"),
-    Setting("date_format", str, "strptime format of --data's dates, e.g. %%d/%%m/%%Y (default: ISO and other "
+    Setting("date_format", str, "strptime format of --data's dates, e.g. %d/%m/%Y (default: ISO and other "
             "unambiguous forms; day/month orders are never guessed)", "data", metavar="FORMAT",
             hashed=lambda values: values["date_format"] is not None),
     Setting("fill", str, "forward-fill missing values instead of failing", "data", choices=FILL_METHODS),
@@ -208,6 +208,9 @@ TABLE: tuple[Setting, ...] = (
             hashed=False),
     Setting("alpha", float, "family-wise significance level of the tests against persistence (Holm)", "verdict",
             default=0.05, positive=True, hashed=False),
+    Setting("equivalence_margin", float, "a row is equivalent to persistence when two one-sided tests (Holm over "
+            "the family) put its skill within ± this share of persistence's loss (default 0.01: 1%)", "verdict",
+            default=0.01, positive=True, hashed=False, metavar="SHARE"),
     Setting("ensembles", bool, "include the seed-ensemble rows (mean of the seeds' forecasts) in the leaderboard "
             "and in the family of tests", "verdict", default=True, hashed=False),
     # ---- which trials, and how to run them (never the numbers)
@@ -352,7 +355,8 @@ def add_arguments(parser: argparse.ArgumentParser, table: Iterable[Setting] = TA
 
 def _argparse_options(setting: Setting, default, switch) -> dict:
     """argparse's keywords for one row: `switch` is the action of a true/false setting."""
-    options: dict = {"dest": setting.name, "default": default, "help": setting.help}
+    # argparse formats help with %: a row's help is plain text, so every % is escaped here, once
+    options: dict = {"dest": setting.name, "default": default, "help": setting.help.replace("%", "%%")}
     if setting.type is bool:
         options["action"] = switch
     else:

@@ -105,7 +105,7 @@ def one_realization(process: Process, index: int, design: Design) -> pd.DataFram
         for seed in (c.seeds if spec.stochastic else (None,)):
             hyperparams = trial_hyperparameters(name, c)
             records.append((spec, seed, evaluate(spec, hyperparams, folds, c, seed)))
-    return build_table(results_from_records(process.name, c, records))
+    return build_table(results_from_records(process.name, c, records), magnitudes=False)
 
 
 def results_from_records(dataset: str, config: ExperimentConfig,

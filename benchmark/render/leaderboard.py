@@ -35,16 +35,18 @@ def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | 
         ci = ("–" if pd.isna(r.get(f"{metric}_ci_low")) else
               f"[{_fmt(r[f'{metric}_ci_low'])}, {_fmt(r[f'{metric}_ci_high'])}]")
         if r["reference"]:
-            raw, adjusted, marker = "ref", "ref", ""
+            raw, adjusted, marker, skill, detectable = "ref", "ref", "", "ref", "–"
         else:
             raw, adjusted = _fmt(r["p_value"], 2), _fmt(r["p_holm"], 2)
-            marker = "✓" if r["significant"] else "✗ n.s."
+            marker = CLASS_MARKS.get(r.get("verdict_class"), "✓ better" if r["significant"] else "n.s.")
+            skill = _skill_text(r)
+            detectable = "–" if pd.isna(r.get("detectable_skill")) else f"{100 * r['detectable_skill']:.2g}%"
         seeds_below = "" if pd.isna(r.get("seeds_below_alpha")) else f"{int(r['seeds_below_alpha'])}/{r['seeds']}"
         rows.append([
             r["rank"], r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else "")
             + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
             f"{_fmt(r[f'{metric}_mean'])}{sd}", ci, _fmt(r[f"{other}_mean"]), _fmt(r["mase_mean"], 3),
-            _fmt(r["theil_u2"], 3), raw, adjusted, marker, seeds_below or "–",
+            _fmt(r["theil_u2"], 3), skill, raw, adjusted, marker, detectable, seeds_below or "–",
             _fmt(r.get("epochs"), 3), _fmt(r.get("train_seconds"), 3),
         ])
     return rows
@@ -53,7 +55,18 @@ def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | 
 def headers(metric: str) -> list[str]:
     other = "RMSE" if metric == "mae" else "MAE"
     return ["rank", "model", "seeds", f"{metric.upper()} mean ± sd", "95% seed interval", other, "MASE", "Theil U2",
-            "DM p (raw)", "DM p (Holm)", "better than persistence", "seeds with raw p < α", "epochs", "train s"]
+            "skill [95% CI]", "DM p (raw)", "DM p (Holm)", "vs persistence", "detectable skill", "seeds with raw p < α",
+            "epochs", "train s"]
+
+
+CLASS_MARKS = {"better": "✓ better", "worse": "✗ worse", "equivalent": "= equivalent", "undecided": "? undecided"}
+
+
+def _skill_text(r: pd.Series) -> str:
+    """Skill against persistence with its block-bootstrap interval, in %."""
+    if pd.isna(r.get("skill_low")):
+        return f"{100 * r['skill']:+.2f}%"
+    return f"{100 * r['skill']:+.2f}% [{100 * r['skill_low']:+.2f}, {100 * r['skill_high']:+.2f}]"
 
 
 def settings_rows(meta: RunMeta) -> list[str]:
@@ -161,7 +174,7 @@ def lead_time_lines(lead: pd.DataFrame | None, meta: RunMeta, h2: str) -> list[s
             tabulate(rows, headers=["model", *[f"step {k}" for k in steps]], tablefmt="github",
                      disable_numparse=True), "",
             f"✓: better than persistence at that lead time, in a secondary family of {tested} one-sided tests "
-            f"(every tested row at every step; Diebold–Mariano/HLN with h = step on {LOSS_OF_METRIC[metric]} "
+            f"(every tested row at every step; Diebold–Mariano/HLN with h = 1 on {LOSS_OF_METRIC[metric]} "
             f"error, Holm-adjusted over the {tested} at α = {meta.alpha:g}). The verdict above is the pooled test "
             "over all steps; this table does not change it.", ""]
 
@@ -215,15 +228,24 @@ def table_notes(meta: RunMeta) -> list[str]:
     return [
         f"{metric} mean ± sd and its 95% Student-t interval are over training seeds (training randomness only); "
         "baselines are deterministic (one run). `(ensemble)` rows score the mean of the seeds' forecasts. MASE "
-        f"divides by the one-step naive MAE of the last {stretch} points before the test period (its level: on a "
-        "trending price persistence scores about 1); Theil U2 is RMSE relative to persistence (< 1 beats it).",
+        f"divides by the one-step naive MAE of the last {stretch} points before the test period (persistence's own "
+        "MASE compares the test period's daily moves with that stretch's); Theil U2 is RMSE relative to "
+        "persistence (< 1 beats it).",
         "",
         f"DM p (raw): one-sided Diebold–Mariano/HLN test on {loss} error that the row's expected loss is lower "
         "than persistence's; for a stochastic model on the loss averaged over its seeds (valid whatever the "
         "dependence between seeds). DM p (Holm): adjusted over the declared family (every row but persistence). "
-        f"✓ adjusted p < {meta.alpha:g}; ✗ n.s. not significantly better. 'Seeds with raw p < α' counts single "
-        "networks that would pass alone, uncorrected: description only, never a verdict. ≈: within training "
-        "noise of the row above.",
+        "'Seeds with raw p < α' counts single networks that would pass alone, uncorrected: description only, "
+        "never a verdict. ≈: within training noise of the row above.",
+        "",
+        f"Skill: 1 − {metric} / persistence's (positive beats it), with a 95% stationary-block-bootstrap interval "
+        f"over test points of the paired {loss} losses (seed-averaged for stochastic rows; mean block length by "
+        "the Politis–White rule, at least n^(1/3) points). vs persistence: one class per row from three declared "
+        f"families, each Holm-adjusted over the tested rows at α = {meta.alpha:g}: ✓ better (the DM test above), "
+        f"✗ worse (the same test the other way), = equivalent (two one-sided tests that the skill lies within "
+        f"±{100 * meta.equivalence_margin:g}% of persistence's loss), ? undecided (none of the three). Detectable "
+        f"skill: the smallest skill the one-sided test at the family's first Holm level (α / tests) detects with "
+        "80% power, from the spread of the row's daily loss differences.",
     ]
 
 
