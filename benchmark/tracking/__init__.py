@@ -398,10 +398,17 @@ class Tracker:
 
         from mlflow.entities import Dataset, DatasetInput, InputTag
 
-        self.client.log_inputs(run_id, datasets=[
-            DatasetInput(Dataset(d.name, d.digest, "local", json.dumps({"uri": d.source}),
-                                 profile=json.dumps(d.profile)), [InputTag("mlflow.data.context", d.context)])
-            for d in inputs])
+        datasets = [DatasetInput(Dataset(d.name, d.digest, "local", json.dumps({"uri": d.source}),
+                                         profile=json.dumps(d.profile)), [InputTag("mlflow.data.context", d.context)])
+                    for d in inputs]
+        for attempt in range(3):  # workers logging the same dataset at once race on its first insert: retry
+            try:
+                self.client.log_inputs(run_id, datasets=datasets)
+                return
+            except Exception as exc:  # noqa: BLE001 - MlflowException or the store's IntegrityError
+                if "UNIQUE constraint" not in str(exc) or attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     def log_metrics(self, run_id: str, summary: Mapping[str, float],
                     curves: Mapping[str, Iterable[float]] | None = None) -> None:
