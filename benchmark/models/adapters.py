@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from benchmark.models import training
-from benchmark.models.contract import Adapter, BuildOptions, Fit, TrialFailed
+from benchmark.models.contract import CAPABILITIES, Adapter, BuildOptions, Fit, TrialFailed
 from benchmark.models.training import model_inputs, test_forecasts, val_forecasts
 
 
@@ -83,7 +83,7 @@ class SeriesAdapter(Adapter):
 
 
 ADAPTERS = {adapter.name: adapter for adapter in (KerasAdapter(), EstimatorAdapter(), SeriesAdapter())}
-CAPABILITY_NAMES = {"quantiles": "QUANTILES", "channels": "CHANNELS"}
+CAPABILITY_NAMES = {field: constant for constant, field in CAPABILITIES.items()}  # field -> module constant
 
 
 def for_family(family: str) -> Adapter | None:
