@@ -150,7 +150,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmark.config import settings
-    from benchmark.execution import calibration
+    from benchmark.execution import calibration, procedures
     from benchmark.files import atomic_write
     from benchmark.models import registry
     from benchmark.render.calibration import render_calibration
@@ -163,6 +163,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from benchmark.files import check_writable
 
         check_writable(Path(args.output).parent)
+    if args.losses is not None and args.loss_draws:
+        procedures.real_losses(args.losses, args.metric)  # refused before any work, naming the problem
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     rates = []
     for design in designs:
@@ -170,7 +172,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
     boundary = calibration.boundary_size(2000, args.test_size, 5, "absolute" if args.metric == "mae" else "squared",
                                          designs[0].config.alpha)
-    text = render_calibration(rates, command, designs, calibration.PROCESSES, boundary)
+    measured = procedures.calibrate_procedures(
+        args.loss_draws, args.test_size, designs[0].config.alpha, designs[0].config.equivalence_margin, args.metric,
+        args.losses, progress=lambda s: print(s, file=sys.stderr, flush=True)) if args.loss_draws else []
+    text = render_calibration(rates, command, designs, calibration.PROCESSES, boundary, measured)
     if args.output == "-":
         print(text, end="")
     else:

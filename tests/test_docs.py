@@ -333,3 +333,56 @@ def test_the_architecture_page_describes_every_declared_part_and_the_data_flow()
               "tracking store", "leaderboard and figures"]
     positions = [normalised(flow).find(s) for s in stages]
     assert -1 not in positions and positions == sorted(positions), dict(zip(stages, positions, strict=True))
+
+
+NUMBER = re.compile(r"(?<![\w.])[−+-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?%?(?![\w])")
+
+
+def stated_numbers(text: str) -> list[str]:
+    """The decimals, exponents and percentages a sentence states (plain integers are counts and names)."""
+    found = [n for n in NUMBER.findall(INLINE_CODE.sub("", LINK_TEXT.sub("", text)))
+             if "." in n or "e" in n or n.endswith("%")]
+    return [n.replace("−", "-").lstrip("+") for n in found]
+
+
+LINK_TEXT = re.compile(r"\[[^\]]*\]")  # a link's text names a file; its numbers are not claims
+
+
+def result_paragraphs(page: Path) -> list[tuple[int, str, list[Path]]]:
+    """(line, text, the committed results files it links) for every paragraph, list item or table row that links
+    a file under results/."""
+    _, prose = split_page(page)
+    units, current = [], []
+    for number, line in [*prose, (None, "")]:
+        starts_unit = line.startswith(("- ", "|", "#")) or re.match(r"\d+\. ", line)
+        if (not line.strip() or starts_unit) and current:
+            units.append(current)
+            current = []
+        if line.strip() and not line.startswith(">"):
+            current.append((number, line))
+        if line.startswith(("|", "#")):
+            units.append(current)
+            current = []
+    out = []
+    for unit in filter(None, units):
+        text = " ".join(t for _, t in unit)
+        files = [(page.parent / t.split("#")[0]).resolve() for t in LINK.findall(text)
+                 if "://" not in t and not t.startswith("#")]
+        files = [f for f in files if f.is_file() and f.suffix in (".md", ".csv", ".json")
+                 and (PROJECT_ROOT / "results") in f.parents]
+        if files:
+            out.append((unit[0][0] + 1, text, files))
+    return out
+
+
+def test_every_number_a_paragraph_states_beside_a_committed_result_is_in_that_file():
+    """A paragraph (or list item, or table row) that links a committed result may only state decimals and
+    percentages that file prints: a rerun that changes a number fails here until the prose is updated."""
+    missing = []
+    for page in [README, CONTRIBUTING, *DOCS]:
+        for line, text, files in result_paragraphs(page):
+            printed = " ".join(normalised(f.read_text()).replace("−", "-").replace("+", "") for f in files)
+            for number in stated_numbers(text):
+                if not re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", printed):
+                    missing.append(f"{rel(page)}:{line}: {number} not in {', '.join(rel(f) for f in files)}")
+    assert missing == []

@@ -7,13 +7,13 @@ Pure functions of `StoredResults` (what the tracking store holds) returning type
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from benchmark.analysis import magnitude, significance
+from benchmark.analysis import bootstrap_family, magnitude, pooling, significance
 from benchmark.evaluation import metrics
 
 ORDER = ["fold", "date", "step"]  # every scored point of every fold, in time order within each fold
@@ -112,6 +112,22 @@ def ensembles(results: StoredResults) -> dict[str, pd.DataFrame]:
             actual=("actual", "first"), predicted=("predicted", "mean"), last_observed=("last_observed", "first"),
             mase_scale=("mase_scale", "first"))
         out[model] = mean
+    return out
+
+
+def daily_losses(results: StoredResults) -> pd.DataFrame:
+    """The headline metric's loss at every scored point (fold, date, step), one column per table row: a
+    stochastic model's loss averaged over its seeds, each seed ensemble's (`<model> (ensemble)`), each baseline's."""
+    loss = LOSS_OF_METRIC[results.meta.metric]
+    per_trial = forecasts(results)
+    first = next(iter(per_trial.values()))
+    out = first[ORDER].copy()
+    for model, runs in results.finished.groupby("model", sort=False):
+        errors = np.stack([_errors(per_trial[(model, seed)]) for seed in runs["seed"]])
+        out[model] = significance.loss_values(errors, loss).mean(axis=0)
+    if results.meta.ensembles:
+        for model, frame in ensembles(results).items():
+            out[f"{model} (ensemble)"] = significance.loss_values(_errors(frame), loss)
     return out
 
 
@@ -214,6 +230,20 @@ def _add_magnitudes(table: pd.DataFrame, daily: Mapping[str, np.ndarray], refere
         "reference" if not is_tested else magnitude.verdict_class(
             bool(row["significant"]), row["p_worse_holm"] < meta.alpha, row["p_equivalent_holm"] < meta.alpha)
         for is_tested, (_, row) in zip(tested, table.iterrows(), strict=True)]
+    if count:
+        _add_bootstrap_family(table, {**daily, meta.reference: reference_loss}, meta)
+
+
+def _add_bootstrap_family(table: pd.DataFrame, daily: Mapping[str, np.ndarray], meta: RunMeta) -> None:
+    """The bootstrap family beside the Holm one (`benchmark.analysis.bootstrap_family`), in place: SPA's p on the
+    reference's row (H0: no row beats it), StepM's "better" and the model confidence set on every row."""
+    names = list(table["model"])
+    family = bootstrap_family.bootstrap_family({n: daily[n] for n in names}, meta.reference, meta.alpha)
+    table["spa_p"] = [family.spa_p if is_ref else np.nan for is_ref in table["reference"]]
+    table["stepm_better"] = [bool(n in family.better) for n in names]
+    table["in_confidence_set"] = [bool(n in family.confidence_set) for n in names]
+    table["mcs_p"] = [family.mcs_p[n] for n in names]
+    table["bootstrap_block"] = float(family.block)
 
 
 def _summary(values: pd.Series) -> significance.Summary:
@@ -273,11 +303,24 @@ def pairwise_pvalues(results: StoredResults) -> pd.DataFrame:
     return raw
 
 
-def block_scores(tables: Mapping[str, pd.DataFrame], metric: str) -> pd.DataFrame:
+def block_scores(tables: Mapping[str, pd.DataFrame], metric: str,
+                 models: Collection[str] | None = None) -> pd.DataFrame:
     """[blocks, models] of the headline metric for the models present in every block (seed rows and baselines;
-    ensembles are aggregates of the seed rows, not models of their own)."""
+    ensembles are aggregates of the seed rows, not models of their own), only `models` when given."""
     frames = {name: t[t["row"] != "ensemble"].set_index("model")[f"{metric}_mean"] for name, t in tables.items()}
-    return pd.DataFrame(frames).T.dropna(axis=1)
+    scores = pd.DataFrame(frames).T.dropna(axis=1)
+    return scores if models is None else scores[[m for m in scores.columns if m in set(models)]]
+
+
+def candidates(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The models a cross-dataset question is about: the stochastic models (the networks) and the reference;
+    every model when a run has no stochastic one. Strawman baselines (the seasonal naive model, last on every
+    daily price) would otherwise decide a rank test over all rows on their own."""
+    first = next(iter(tables.values()))
+    networks = list(first.loc[first["row"] == "seeds", "model"])
+    if not networks:
+        return list(first.loc[first["row"] != "ensemble", "model"])
+    return [*first.loc[first["reference"], "model"], *networks]
 
 
 def fold_tables(results: StoredResults) -> dict[str, pd.DataFrame]:
@@ -293,14 +336,43 @@ def fold_tables(results: StoredResults) -> dict[str, pd.DataFrame]:
     return out
 
 
-def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str,
-                    alpha: float) -> significance.FriedmanResult | None:
-    """Friedman's test on the models' ranks over blocks (datasets or folds), with Nemenyi's critical difference;
-    None when there are fewer than two blocks or models."""
-    scores = block_scores(tables, metric)
+def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str, alpha: float,
+                    models: Collection[str] | None = None) -> significance.FriedmanResult | None:
+    """Friedman's test on the models' ranks over blocks (datasets or folds), with Nemenyi's critical difference,
+    on `models` only when given; None when there are fewer than two blocks or models."""
+    scores = block_scores(tables, metric, models)
     if scores.shape[0] < 2 or scores.shape[1] < 2:
         return None
     return significance.friedman(scores, alpha)
+
+
+def architecture_equivalence(results: StoredResults) -> pd.DataFrame:
+    """Which architectures are equivalent to each other: every pair of stochastic models (seed-averaged daily
+    losses), two one-sided tests that their loss difference lies within ± the declared margin of persistence's
+    mean loss, Holm-adjusted over the pairs (a family of its own, declared by the run's margin and α)."""
+    meta = results.meta
+    losses = daily_losses(results)
+    models = list(results.stochastic.drop_duplicates("model")["model"])
+    pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
+    if not pairs:
+        return pd.DataFrame(columns=["a", "b", "p_equivalent", "p_equivalent_holm", "equivalent"])
+    reference = losses[meta.reference].to_numpy(dtype=float)
+    raw = [magnitude.equivalence_test(losses[a].to_numpy(dtype=float), losses[b].to_numpy(dtype=float),
+                                      meta.equivalence_margin, reference) for a, b in pairs]
+    adjusted = significance.holm(raw)
+    return pd.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs], "p_equivalent": raw,
+                         "p_equivalent_holm": adjusted, "equivalent": adjusted < meta.alpha})
+
+
+def pooled_across(losses: Mapping[str, pd.DataFrame], metric: str, reference: str = "naive") -> pd.DataFrame:
+    """Each row's skill pooled over the datasets it was scored on (`losses`: dataset -> `daily_losses`), with the
+    common-dates bootstrap interval of `benchmark.analysis.pooling`."""
+    names = dict.fromkeys(c for frame in losses.values() for c in frame.columns if c not in ORDER and c != reference)
+    panels = {name: {dataset: pd.DataFrame({"date": frame["date"], "row": frame[name],
+                                            "reference": frame[reference]})
+                     for dataset, frame in losses.items() if name in frame}
+              for name in names}
+    return pooling.pooled_table(panels, metric)
 
 
 def summary_across(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -43,6 +43,13 @@ def _daily(row_loss: np.ndarray) -> np.ndarray:
     return row_loss.mean(axis=0) if row_loss.ndim == 2 else row_loss
 
 
+def _has_scale(reference_loss: np.ndarray) -> bool:
+    """Skill is relative to the reference's mean loss; when that is zero (a constant series that persistence
+    forecasts exactly) or not finite, skill and every interval of it are undefined (NaN), never a crash."""
+    level = float(np.mean(reference_loss))
+    return math.isfinite(level) and level > 0.0
+
+
 def block_length(values: np.ndarray) -> float:
     """The stationary bootstrap's mean block length for `values`: the Politis–White (2004) rule with Patton,
     Politis & White's (2009) correction, as `arch` computes it, and never below n^(1/3) days (the rate of the
@@ -85,6 +92,8 @@ def skill_interval(row_loss: np.ndarray, reference_loss: np.ndarray, level: floa
     """Skill 1 - mean(L_row) / mean(L_ref) with its bootstrap and HAC intervals (seeded: reproducible)."""
     row, ref = _daily(row_loss), np.asarray(reference_loss, dtype=float)
     n = len(ref)
+    if not _has_scale(ref):
+        return SkillInterval(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, level)
     ratio = float(np.mean(row) / np.mean(ref))
     skill = 1.0 - ratio
     tail = (1 - level) / 2
@@ -117,16 +126,24 @@ def detectable_skill(row_loss: np.ndarray, reference_loss: np.ndarray, alpha: fl
     n, spread = len(ref), float(np.std(row - ref, ddof=1))
     z = float(_sps.norm.ppf(1 - alpha) + _sps.norm.ppf(POWER))
     level = float(np.mean(ref))
+    if not _has_scale(ref):
+        return Detectable(math.nan, math.nan, alpha)
     return Detectable(z * spread / math.sqrt(n) / level, (z * spread / (0.01 * level)) ** 2, alpha)
 
 
-def equivalence_test(row_loss: np.ndarray, reference_loss: np.ndarray, margin: float) -> float:
+def equivalence_test(row_loss: np.ndarray, reference_loss: np.ndarray, margin: float,
+                     scale_loss: np.ndarray | None = None) -> float:
     """TOST p-value of H0: |skill| >= margin (small: equivalent within the margin). Each one-sided test is a
-    t-test on the daily loss differences against ±margin × mean(L_ref); the p-value is the larger of the two."""
+    t-test on the daily loss differences against ±margin × mean(L_scale); the p-value is the larger of the two.
+    The margin is relative to `scale_loss` (persistence's, when two architectures are compared with each other),
+    by default to the reference's."""
     row, ref = _daily(row_loss), np.asarray(reference_loss, dtype=float)
+    scale = ref if scale_loss is None else np.asarray(scale_loss, dtype=float)
+    if not _has_scale(scale):
+        return 1.0  # a margin relative to a zero loss is zero: equivalence cannot be shown
     d = row - ref
     n = len(d)
-    bound = margin * float(np.mean(ref))
+    bound = margin * float(np.mean(scale))
     se = float(np.std(d, ddof=1)) / math.sqrt(n)
     if se == 0.0:
         return 0.0 if abs(float(np.mean(d))) < bound else 1.0

@@ -79,7 +79,38 @@ def magnitude_text(table: pd.DataFrame, meta: RunMeta) -> str:
         parts.append(f"With {meta.test_points or 'these'} test points, the smallest skill the family detects with "
                      f"80% power is {_share(detectable.min())} to {_share(detectable.max())} depending on the row "
                      "(the column 'detectable skill'): a smaller edge cannot be seen here.")
-    return (" " + " ".join(parts)) if parts else ""
+    ruled_out = tested["skill_high"].dropna() if "skill_high" in tested else tested["skill"].iloc[:0]
+    if len(ruled_out):
+        top = tested.loc[ruled_out.idxmax()]
+        parts.append(f"What the data rule out: every row's 95% skill interval (one per row, not simultaneous) ends "
+                     f"at or below {100 * ruled_out.max():+.2f}% ({top['model']}'s is the highest), so an edge over "
+                     "persistence larger than that is ruled out for each row.")
+    parts.append(bootstrap_text(table, meta))
+    return (" " + " ".join(p for p in parts if p)) if parts else ""
+
+
+def bootstrap_text(table: pd.DataFrame, meta: RunMeta) -> str:
+    """The bootstrap family in words, and where it and the Holm family disagree."""
+    if "stepm_better" not in table:
+        return ""
+    tested = table[table["tested"]]
+    reference = table[table["reference"]].iloc[0]
+    stepm = list(tested.loc[tested["stepm_better"], "model"])
+    text = (f"Bootstrap family (stationary bootstrap, mean block {reference['bootstrap_block']:.0f} days, all rows "
+            f"resampled together): Hansen's SPA p = {reference['spa_p']:.2g} for 'no row beats persistence'; "
+            f"StepM (family-wise α = {meta.alpha:g}) finds {', '.join(stepm) if stepm else 'no row'} better.")
+    disagree = tested[tested["stepm_better"] != tested["significant"]]
+    if len(disagree):
+        text += (" It disagrees with the Holm family on: "
+                 + ", ".join(f"{r['model']} ({'StepM only' if r['stepm_better'] else 'Holm only'})"
+                             for _, r in disagree.iterrows()) + ".")
+    else:
+        text += " It agrees with the Holm family on every row."
+    kept = list(table.loc[table["in_confidence_set"], "model"])
+    rest = ("; the other rows are told apart from the best" if len(kept) < len(table)
+            else ": no row can be told apart from the best")
+    return text + (f" Model confidence set at {100 * (1 - meta.alpha):g}% (Hansen–Lunde–Nason, range statistic): "
+                   f"{', '.join(kept)}{rest}.")
 
 
 def noise_note(table: pd.DataFrame) -> str:

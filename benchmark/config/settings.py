@@ -441,6 +441,11 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
         _shared("metric", help="headline metric and test loss (default mae)"),
         Setting("statistical", bool, "include the ARIMA, ETS and Theta baselines in the families (about 1 s per "
                 "realization)", "calibrate", default=False),
+        Setting("loss_draws", int, "draws per source and scenario when measuring the verdict's procedures on "
+                "daily losses (skill intervals, TOST, SPA/StepM/MCS; default 500; 0 skips them)", "calibrate",
+                default=500, minimum=0, metavar="R"),
+        Setting("losses", str, "a leaderboard's daily-losses.csv to resample as the real source of those draws "
+                "(default: none, the simulated walks only)", "calibrate", metavar="PATH"),
         Setting("output", str, "the generated report ('-': print only; default results/CALIBRATION.md)",
                 "calibrate", default="results/CALIBRATION.md", metavar="PATH"),
     ),

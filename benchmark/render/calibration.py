@@ -6,7 +6,8 @@ from __future__ import annotations
 from benchmark.analysis.comparison import LOSS_OF_METRIC
 
 
-def render_calibration(rates: list, command: str, designs: list, processes: list, boundary=None) -> str:
+def render_calibration(rates: list, command: str, designs: list, processes: list, boundary=None,
+                       procedures: list | None = None) -> str:
     """CALIBRATION.md: measured false-positive rates where persistence is optimal, power where it is not.
 
     `rates`, `designs`, `processes` and `boundary` are the typed outcome of `benchmark.execution.calibration`
@@ -54,6 +55,7 @@ def render_calibration(rates: list, command: str, designs: list, processes: list
                   f"one-sided seed-averaged test rejected in {boundary.significant} of {boundary.replications} draws: "
                   f"{100 * boundary.rate:.1f}% [{100 * low:.1f}%, {100 * high:.1f}%] at α = {boundary.alpha:g} "
                   "(uncorrected: one test).", ""]
+    lines += procedure_lines(procedures or [])
     lines += ["## Processes", ""]
     lines += [f"- `{p.name}`{' (persistence optimal)' if p.persistence_optimal else ''}: {p.description}"
               for p in processes]
@@ -63,3 +65,27 @@ def render_calibration(rates: list, command: str, designs: list, processes: list
 def family_text_for(config) -> str:
     return (f"one-sided Diebold–Mariano/HLN on {LOSS_OF_METRIC[config.metric]} error against persistence for every "
             f"other row, Holm-adjusted at α = {config.alpha:g}")
+
+
+def procedure_lines(procedures: list) -> list[str]:
+    """The verdict's procedures measured on daily losses (`benchmark.execution.procedures`), one table."""
+    if not procedures:
+        return []
+    from tabulate import tabulate
+
+    rows = []
+    for r in procedures:
+        low, high = r.interval
+        rows.append([r.source, r.scenario, r.procedure, r.replications, r.significant, f"{100 * r.rate:.1f}%",
+                     f"[{100 * low:.1f}%, {100 * high:.1f}%]", r.nominal])
+    return ["## The procedures of the verdict, measured on daily losses", "",
+            "Each draw is one test period of daily losses whose truth is set: on the Gaussian and the GARCH walk, "
+            "persistence's loss is the walk's daily change and each row's is persistence's times (1 − skill) times "
+            "an independent log-normal factor of mean 1; on the real source, a leaderboard's committed daily "
+            "losses are resampled in stationary blocks, all rows with persistence, each row re-centred to the set "
+            "skill. Scenarios: `null` (every row exactly as good as persistence: a 'better' is false, intervals "
+            "should cover 0), `margin` (every row better or worse by exactly the equivalence margin: an "
+            "'equivalent' is false), `edge` (the first row better by 5%, the others null: power). R counts draws, "
+            "or row-draws for the per-row procedures; intervals are exact (Clopper–Pearson).", "",
+            tabulate(rows, headers=["source", "scenario", "procedure", "R", "yes", "rate", "95% interval (exact)",
+                                    "calibrated"], tablefmt="github", disable_numparse=True), ""]

@@ -46,7 +46,8 @@ def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | 
             r["rank"], r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else "")
             + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
             f"{_fmt(r[f'{metric}_mean'])}{sd}", ci, _fmt(r[f"{other}_mean"]), _fmt(r["mase_mean"], 3),
-            _fmt(r["theil_u2"], 3), skill, raw, adjusted, marker, detectable, seeds_below or "–",
+            _fmt(r["theil_u2"], 3), skill, raw, adjusted, marker, detectable, _bootstrap_text(r),
+            seeds_below or "–",
             _fmt(r.get("epochs"), 3), _fmt(r.get("train_seconds"), 3),
         ])
     return rows
@@ -55,11 +56,21 @@ def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | 
 def headers(metric: str) -> list[str]:
     other = "RMSE" if metric == "mae" else "MAE"
     return ["rank", "model", "seeds", f"{metric.upper()} mean ± sd", "95% seed interval", other, "MASE", "Theil U2",
-            "skill [95% CI]", "DM p (raw)", "DM p (Holm)", "vs persistence", "detectable skill", "seeds with raw p < α",
+            "skill [95% CI]", "DM p (raw)", "DM p (Holm)", "vs persistence", "detectable skill",
+            "StepM · MCS", "seeds with raw p < α",
             "epochs", "train s"]
 
 
 CLASS_MARKS = {"better": "✓ better", "worse": "✗ worse", "equivalent": "= equivalent", "undecided": "? undecided"}
+
+
+def _bootstrap_text(r: pd.Series) -> str:
+    """The bootstrap family's cell: StepM's verdict against persistence, and whether the row is in the model
+    confidence set."""
+    if pd.isna(r.get("in_confidence_set")):
+        return "–"
+    stepm = "ref" if r["reference"] else ("better" if r["stepm_better"] else "–")
+    return f"{stepm} · {'in' if r['in_confidence_set'] else 'out'}"
 
 
 def _skill_text(r: pd.Series) -> str:
@@ -88,7 +99,7 @@ def _seeds_text(seeds: tuple[int, ...]) -> str:
 
 def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
            level: int = 1, extra: list[str] | None = None, lead: pd.DataFrame | None = None,
-           folds: FriedmanResult | None = None) -> str:
+           folds: FriedmanResult | None = None, pairs: pd.DataFrame | None = None) -> str:
     """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2. Every number
     comes computed (`table`, `pvalues`, `lead`, `folds`: the backtest's Friedman test over its folds)."""
     from tabulate import tabulate
@@ -125,6 +136,7 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
         "",
         *table_notes(m),
         "",
+        *pair_lines(pairs, m, h2),
         *lead_time_lines(lead, m, h2),
     ]
     lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
@@ -150,6 +162,27 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
     if figures:
         lines += [f"{h2} Figures", ""] + [f"![{title}]({path})" for title, path in figures.items()] + [""]
     return "\n".join(lines)
+
+
+def pair_lines(pairs: pd.DataFrame | None, meta: RunMeta, h2: str) -> list[str]:
+    """Which architectures are equivalent to each other within the declared margin (their own Holm family)."""
+    if pairs is None or pairs.empty:
+        return []
+    from tabulate import tabulate
+
+    margin = f"±{100 * meta.equivalence_margin:g}%"
+    rows = [[r["a"], r["b"], _fmt(r["p_equivalent"], 2), _fmt(r["p_equivalent_holm"], 2),
+             "= equivalent" if r["equivalent"] else "not shown"] for _, r in pairs.iterrows()]
+    same = [f"{r['a']} = {r['b']}" for _, r in pairs.iterrows() if r["equivalent"]]
+    words = (f"Equivalent to each other within {margin}: {'; '.join(same)}." if same else
+             f"No pair of architectures is shown equivalent within {margin}.")
+    return [f"{h2} Architectures against each other: equivalent within {margin}?", "",
+            f"Two one-sided tests per pair of stochastic models (seed-averaged daily {LOSS_OF_METRIC[meta.metric]} "
+            f"losses) that their mean difference lies within {margin} of persistence's mean loss, Holm-adjusted over "
+            f"the {len(pairs)} pairs at α = {meta.alpha:g}. {words} A pair not shown equivalent may still be; this "
+            "family says nothing about which of the two is better.", "",
+            tabulate(rows, headers=["model", "model", "TOST p (raw)", "TOST p (Holm)", "within the margin"],
+                     tablefmt="github", disable_numparse=True), ""]
 
 
 def lead_time_lines(lead: pd.DataFrame | None, meta: RunMeta, h2: str) -> list[str]:
@@ -246,6 +279,13 @@ def table_notes(meta: RunMeta) -> list[str]:
         f"±{100 * meta.equivalence_margin:g}% of persistence's loss), ? undecided (none of the three). Detectable "
         f"skill: the smallest skill the one-sided test at the family's first Holm level (α / tests) detects with "
         "80% power, from the spread of the row's daily loss differences.",
+        "",
+        "StepM · MCS: the bootstrap family, which resamples every row's daily loss together (stationary "
+        "bootstrap, so it allows for heavy tails and for the dependence between rows): `better` where Romano–Wolf's "
+        f"StepM rejects 'no better than persistence' at family-wise α = {meta.alpha:g}; `in` where the row belongs to "
+        f"Hansen–Lunde–Nason's {100 * (1 - meta.alpha):g}% model confidence set (it cannot be told from the best "
+        "row), `out` where it is told apart. Hansen's SPA p-value and where this family and the Holm family "
+        "disagree are in the verdict above.",
     ]
 
 
@@ -269,7 +309,8 @@ def friedman_lines(result: FriedmanResult | None, blocks: str, h2: str) -> list[
 
 
 def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dict[str, RunMeta],
-                friedman: FriedmanResult | None, figure: str | None = None) -> str:
+                friedman: FriedmanResult | None, figure: str | None = None,
+                pooled: pd.DataFrame | None = None) -> str:
     """LEADERBOARD.md for several datasets: the cross-dataset summary, then one section per dataset."""
     from tabulate import tabulate
 
@@ -279,16 +320,55 @@ def render_many(sections: list[str], tables: dict[str, pd.DataFrame], metas: dic
              f"## Across datasets: rank by mean test {metric.upper()} on each dataset, and the mean rank", "",
              tabulate(summary.reset_index(names="model"), headers="keys", tablefmt="github", showindex=False,
                       floatfmt=".2f", missingval="–"), "",
-             "Every row of each dataset's table is ranked here, seed ensembles included. The Friedman test below "
-             "ranks the models only (networks by their mean over seeds, and the baselines): an ensemble is an "
-             "aggregate of its network's seeds, not a model of its own, so its ranks differ from this table's.", ""]
+             "Every row of each dataset's table is ranked here, seed ensembles and every baseline included. The "
+             "Friedman test below ranks only the models the question is about: the networks (by their mean over "
+             "seeds) and persistence; the other baselines are reported apart, in this table, so that a strawman "
+             "last on every series cannot make the test significant on its own.", ""]
     lines += friedman_lines(friedman, "datasets", "##")
+    if friedman is not None:
+        lines += [independence_note(metas), ""]
     if figure:
         lines += [f"![Critical-difference diagram]({figure})", ""]
+    lines += pooled_lines(pooled, metas)
     lines += skill_lines(tables, metric)
     lines += ["Verdicts per dataset (each its own declared family):", ""]
     lines += [f"- **{name}**: {verdict(table, metas[name])}" for name, table in tables.items()]
     return "\n".join([*lines, "", *sections])
+
+
+def independence_note(metas: Mapping[str, RunMeta]) -> str:
+    """Friedman's assumption, and how far these datasets break it: series tested on overlapping dates."""
+    spans = {name: (m.dates.get("test_start"), m.dates.get("test_end")) for name, m in metas.items()}
+    sharing = sorted(name for name, (start, end) in spans.items()
+                     if start and end and any(o != name and s2 and e2 and s2 <= end and start <= e2
+                                              for o, (s2, e2) in spans.items()))
+    text = ("Friedman's test treats the datasets as independent blocks. ")
+    if sharing:
+        text += (f"{len(sharing)} of the {len(spans)} series ({', '.join(sharing)}) are tested on overlapping "
+                 "dates, where markets move together, so they are not independent and this p-value is optimistic; "
+                 "the pooled skill below allows for that dependence.")
+    else:
+        text += "These series' test periods do not overlap."
+    return text
+
+
+def pooled_lines(pooled: pd.DataFrame | None, metas: Mapping[str, RunMeta]) -> list[str]:
+    """Each row's skill pooled over the datasets, with its common-dates bootstrap interval."""
+    if pooled is None or pooled.empty:
+        return []
+    from tabulate import tabulate
+
+    metric = next(iter(metas.values())).metric.upper()
+    rows = [[r["model"], "–" if pd.isna(r["pooled_skill"]) else
+             f"{100 * r['pooled_skill']:+.2f}% [{100 * r['pooled_low']:+.2f}, {100 * r['pooled_high']:+.2f}]",
+             r["series"], r["dates"]] for _, r in pooled.iterrows()]
+    return ["## Skill pooled across datasets, with a 95% interval over common dates", "",
+            tabulate(rows, headers=["model", "pooled skill [95% CI]", "series", "test dates"], tablefmt="github",
+                     disable_numparse=True), "",
+            f"Pooled skill: 1 − the geometric mean over series of {metric} / persistence's {metric}. Its interval "
+            "resamples blocks of calendar dates (stationary bootstrap over the union of the series' test dates, "
+            "mean block by the Politis–White rule), the same dates for every series at once, so the dependence "
+            "between series tested on common dates is kept; it is an interval per row, not a test family.", ""]
 
 
 def csv_frame(results: StoredResults, table: pd.DataFrame) -> pd.DataFrame:

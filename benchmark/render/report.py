@@ -16,11 +16,15 @@ import pandas as pd
 from benchmark.analysis.comparison import (
     RunMeta,
     StoredResults,
+    architecture_equivalence,
     build_table,
+    candidates,
+    daily_losses,
     fold_tables,
     friedman_across,
     lead_time_table,
     pairwise_pvalues,
+    pooled_across,
 )
 from benchmark.analysis.verdict import verdict
 from benchmark.config import settings, sweep
@@ -220,28 +224,32 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
         for name, (title, fig) in drawn.items():
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
-        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead, folds=folds)
+        text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead, folds=folds,
+                      pairs=architecture_equivalence(results))
         sections.append(Section(uri, results, table, pvalues, paths, text, lead))
     if not many:
         return Report(sections, sections[0].text, figures)
     tables = {s.results.meta.dataset: s.table for s in sections}
     metas = {s.results.meta.dataset: s.results.meta for s in sections}
     first = sections[0].results.meta
-    across = friedman_across(tables, first.metric, first.alpha)
+    across = friedman_across(tables, first.metric, first.alpha, candidates(tables))
+    pooled = pooled_across({s.results.meta.dataset: daily_losses(s.results) for s in sections}, first.metric,
+                           first.reference)
     figure = None
     if across is not None:
         figure = "figures/critical_difference.png"
         figures[figure] = plots.critical_difference_figure(across, "datasets")
         for s in sections:  # the diagram belongs to every dataset's leaderboard
             s.figures["Critical-difference diagram across datasets"] = figure
-    text = render_many([s.text for s in sections], tables, metas, across, figure)
+    text = render_many([s.text for s in sections], tables, metas, across, figure, pooled)
     return Report(sections, text, figures)
 
 
 def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
                  log_to_parent: bool = True) -> Report:
-    """LEADERBOARD.md, leaderboard.csv and figures/ in `results_dir` (each written whole, then renamed), also
-    logged to each configuration's latest parent run, and each trial's forecast figure to its own run."""
+    """LEADERBOARD.md, leaderboard.csv, daily-losses.csv (what the tests ran on) and figures/ in `results_dir`
+    (each written whole, then renamed), also logged to each configuration's latest parent run, and each trial's
+    forecast figure to its own run."""
     out = Path(results_dir)
     check_writable(out)
     report = build_report(entries)
@@ -250,13 +258,26 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(report.text + "\n"))
     frame = pd.concat([s.frame for s in report.sections])
     atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
+    losses = pd.concat([daily_losses(s.results).pipe(_labelled, s.results.meta) for s in report.sections])
+    atomic_write(out / LOSSES_FILE, lambda p: losses.to_csv(p, index=False))
     if log_to_parent:
         for section in report.sections:
             tracker, parent = Tracker(section.uri), section.results.meta.parent_run_id
-            tracker.log_existing(parent, [out / "LEADERBOARD.md", out / "leaderboard.csv"], "leaderboard")
+            tracker.log_existing(parent, [out / "LEADERBOARD.md", out / "leaderboard.csv", out / LOSSES_FILE],
+                                 "leaderboard")
             tracker.log_existing(parent, [out / rel for rel in section.figures.values()], "leaderboard/figures")
             log_trial_figures(tracker, section.results)
     return report
+
+
+LOSSES_FILE = "daily-losses.csv"  # every scored point's loss per table row: what the tests ran on
+
+
+def _labelled(losses: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
+    """The daily losses with the dataset, config hash, metric and reference they belong to in front."""
+    return losses.assign(dataset=meta.dataset, config_hash=meta.config_hash, metric=meta.metric,
+                         reference=meta.reference)[["dataset", "config_hash", "metric", "reference",
+                                                    *losses.columns]]
 
 
 def log_trial_figures(tracker: Tracker, results: StoredResults) -> None:
@@ -287,10 +308,12 @@ def print_summary(table: pd.DataFrame, results: StoredResults, file=None) -> Non
     from benchmark.render.leaderboard import headers, markdown_rows
 
     file = file or sys.stdout
-    keep = [0, 1, 2, 3, 6, 8, 9, 10]
     metric = results.meta.metric
+    names = headers(metric)
+    keep = [names.index(h) for h in ("rank", "model", "seeds", f"{metric.upper()} mean ± sd", "MASE",
+                                     "skill [95% CI]", "DM p (raw)", "DM p (Holm)", "vs persistence")]
     rows = [[row[i] for i in keep] for row in markdown_rows(table, metric, results.meta.chosen)]
-    print(tabulate(rows, headers=[headers(metric)[i] for i in keep], disable_numparse=True), file=file)
+    print(tabulate(rows, headers=[names[i] for i in keep], disable_numparse=True), file=file)
     print("\n" + verdict(table, results.meta), file=file)
 
 

@@ -142,3 +142,52 @@ def test_the_table_puts_every_tested_row_in_exactly_one_family_s_class():
     assert table.loc["naive", "verdict_class"] == "reference"
     assert {"p_worse_holm", "p_equivalent_holm", "skill_low", "detectable_skill"} <= set(table.columns)
     assert table.loc["bad", "skill_high"] < 0 < table.loc["close", "skill_high"]
+
+
+def test_a_reference_with_zero_loss_leaves_every_magnitude_undefined_never_a_crash():
+    """A constant series that persistence forecasts exactly: skill relative to a zero loss has no value, so the
+    intervals and the detectable skill are NaN, and equivalence within a relative margin of zero is not shown."""
+    zero, row = np.zeros(40), np.abs(np.random.default_rng(0).normal(size=40))
+    for candidate in (zero, row):
+        columns = magnitude.row_magnitudes(candidate, zero, "mae", 0.01, 0.01)
+        assert columns["p_equivalent"] == 1.0
+        assert all(math.isnan(columns[k]) for k in ("skill_low", "skill_high", "skill_hac_low", "skill_hac_high",
+                                                    "detectable_skill", "days_for_one_percent", "block_days"))
+
+
+def simulated_results(models: dict[str, list[np.ndarray]], rng: np.random.Generator):
+    """StoredResults of a holdout with persistence and `models` (name -> one prediction array per seed)."""
+    import pandas as pd
+
+    dates = pd.date_range("2022-01-03", periods=N, freq="B").strftime("%Y-%m-%d")
+    actual = 100 + np.cumsum(rng.normal(0, 1, N))
+    last = np.concatenate([[100.0], actual[:-1]])
+    frames, trials = [], []
+    for model, runs in {"naive": [last], **{m: [last + p for p in ps] for m, ps in models.items()}}.items():
+        for seed, predicted in enumerate(runs):
+            seed_text = "none" if model == "naive" else str(seed)
+            frames.append(pd.DataFrame({"fold": 0, "date": dates, "step": 1, "actual": actual,
+                                        "predicted": predicted, "last_observed": last, "mase_scale": 1.0,
+                                        "model": model, "seed": seed_text}))
+            errors = predicted - actual
+            trials.append({"model": model, "seed": seed_text, "kind": "baseline" if model == "naive" else "network",
+                           "stochastic": model != "naive", "reference": model == "naive", "status": "FINISHED",
+                           "failure_reason": "", "mae": np.abs(errors).mean(), "rmse": np.sqrt((errors**2).mean()),
+                           "mase": 1.0, "epochs_run": 1.0, "train_seconds": 0.0})
+    return StoredResults(RunMeta("sim", settings={"horizon": 1}), pd.DataFrame(trials),
+                         pd.concat(frames, ignore_index=True))
+
+
+def test_architectures_within_the_margin_of_each_other_are_called_equivalent_and_far_ones_are_not():
+    from benchmark.analysis.comparison import architecture_equivalence
+
+    rng = np.random.default_rng(12)
+    common = 0.3 * rng.normal(size=N)
+    results = simulated_results({"a": [common + 0.001 * rng.normal(size=N) for _ in range(2)],
+                                 "b": [common + 0.001 * rng.normal(size=N) for _ in range(2)],
+                                 "c": [common + 1.5 * rng.normal(size=N) for _ in range(2)]}, rng)
+    pairs = architecture_equivalence(results).set_index(["a", "b"])
+    assert len(pairs) == 3
+    assert bool(pairs.loc[("a", "b"), "equivalent"])
+    assert not pairs.loc[("a", "c"), "equivalent"] and not pairs.loc[("b", "c"), "equivalent"]
+    assert (pairs["p_equivalent_holm"] >= pairs["p_equivalent"]).all()

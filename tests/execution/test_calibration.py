@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmark import cli
 from benchmark.execution import calibration
@@ -41,11 +42,24 @@ def test_power_on_a_learnable_cycle():
     assert next(r for r in rows if r.row == "linear").rate == 1.0
 
 
+def daily_losses_file(path, n: int = 100):
+    """A daily-losses.csv as `report` writes it: one configuration, persistence and two rows."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    reference = np.abs(rng.normal(size=n))
+    pd.DataFrame({"dataset": "sim", "config_hash": "abc", "metric": "mae", "reference": "naive", "fold": 0,
+                  "date": pd.date_range("2022-01-03", periods=n, freq="B").strftime("%Y-%m-%d"), "step": 1,
+                  "naive": reference, "a": reference * 1.1, "b": reference * 0.9 + 0.1}).to_csv(path, index=False)
+    return path
+
+
 def test_calibrate_command_writes_the_report_with_r_per_row(tmp_path, capsys):
     out = tmp_path / "CALIBRATION.md"
+    losses = daily_losses_file(tmp_path / "daily-losses.csv")
     code = cli.main(["calibrate", "--replications", "3", "--network-replications", "1", "--models", "mlp",
-                     "--seeds", "2", "--epochs", "1", "--length", "400", "--test-size", "100", "--output",
-                     str(out)])
+                     "--seeds", "2", "--epochs", "1", "--length", "400", "--test-size", "100", "--loss-draws", "3",
+                     "--losses", str(losses), "--output", str(out)])
     assert code == 0
     text = out.read_text()
     assert "## False-positive rate where persistence is the optimal forecast" in text
@@ -54,3 +68,29 @@ def test_calibrate_command_writes_the_report_with_r_per_row(tmp_path, capsys):
     assert "| gaussian_walk   | mlp (ensemble)" in text or "mlp (ensemble)" in text
     assert "python -m benchmark calibrate --replications 3" in text
     assert "## The test at the boundary of its null" in text and "of 2000 draws" in text
+    assert "## The procedures of the verdict, measured on daily losses" in text
+    for source in ("gaussian_walk", "fat_tailed_walk", f"real ({losses.as_posix()})"):
+        for procedure in ("SPA: p < α", "TOST: called equivalent (per row)",
+                          "skill interval (bootstrap) covers the true skill"):
+            assert f"| {source}" in text and procedure in text
+    # per-row procedures count row-draws: 3 draws x 2 rows of the real file
+    assert any(line.startswith(f"| real ({losses.as_posix()})") and "| TOST" in line and "| 6 " in line
+               for line in text.splitlines())
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "--losses: no file"),
+    ("x,y\n1,2\n", "is not a daily-losses.csv"),
+    ("dataset,config_hash,metric,reference,date,naive,a\ns,h1,mae,naive,2020-01-01,1,1\n"
+     "s,h2,mae,naive,2020-01-02,1,1\n", "holds 2 configurations"),
+    ("dataset,config_hash,metric,reference,date,naive,a\ns,h,rmse,naive,2020-01-01,1,1\n", "holds rmse losses"),
+])
+def test_a_bad_losses_file_is_one_line_exit_2_before_any_work(tmp_path, capsys, content, message):
+    path = tmp_path / "losses.csv"
+    if content is not None:
+        path.write_text(content)
+    out = tmp_path / "CALIBRATION.md"
+    code = cli.main(["calibrate", "--replications", "1", "--losses", str(path), "--output", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert not out.exists()
