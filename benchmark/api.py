@@ -167,6 +167,17 @@ def report_entries(outcomes) -> list[tuple[str, str, list[str]]]:
     return list(entries.values())
 
 
+def refuse_inside_a_starting_worker() -> None:
+    """A worker process re-imports the user's script while it starts; a script without the `__main__` guard then
+    calls `benchmark.run` again from inside the worker, which would start a pool of its own, forever. Refused here
+    with the fix, before anything is read or written."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise BenchmarkError('benchmark.run was called while a worker process was importing your script: put the '
+                             'call under `if __name__ == "__main__":` (workers re-import the script that started them)')
+
+
 def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progress: bool | None = False,
         **values) -> Results:
     """Train and evaluate a benchmark, log it to MLflow, write its leaderboard; its `Results`.
@@ -178,6 +189,7 @@ def run(*, config_file: str | None = None, set_values: Iterable[str] = (), progr
     """
     from benchmark.tracking import bound_http_waits
 
+    refuse_inside_a_starting_worker()
     bound_http_waits()
     known = settings.by_name()
     unknown = sorted(k for k in values if k not in known or known[k].group == "internal")

@@ -97,13 +97,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark import tracking
     from benchmark.render import report
 
+    if not args.results_dir.strip():
+        raise BenchmarkError("--results-dir is empty: name a folder (default: results)")
     uri = tracking.default_tracking_uri() if args.tracking_uri is None else args.tracking_uri
     tracking.check_reachable(uri, must_exist=True)  # a mistyped path must not become an empty store
     tracking.Tracker(uri).check_store()
     experiment_id = report.resolve_experiment(uri, args.experiment)
     parent = report.latest_parent(uri, experiment_id, args.config_hash)  # a sweep point brings its whole sweep
-    written = report.write_report([(uri, experiment_id, report.sweep_hashes(uri, experiment_id, parent))],
-                                  args.results_dir)
+    # every series the parent's invocation covered (a panel run), unless one configuration was named
+    members = [(experiment_id, parent)] if args.config_hash else tracking.Tracker(uri).panel(experiment_id, parent)
+    entries = [(uri, member, report.sweep_hashes(uri, member, run)) for member, run in members]
+    report.check_not_narrower(args.results_dir, [run.params.get("dataset", "") for _, run in members])
+    written = report.write_report(entries, args.results_dir)
     _summarise(written, args.results_dir)
     return 0
 
@@ -127,6 +132,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [(s.name, s.kind, s.description, ", ".join(f"{k}={v}" for k, v in s.defaults.items()) or "-")
             for s in registry.registry().values()]
     print(tabulate(rows, headers=["model", "kind", "description", "defaults"]))
+    for name, reason in registry.broken().items():
+        print(f"broken: {name}: {reason}", file=sys.stderr)
     return 0
 
 
@@ -162,6 +169,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.output != "-":
         from benchmark.files import check_writable
 
+        if Path(args.output).is_dir() or not Path(args.output).name:
+            raise BenchmarkError(f"--output {args.output!r} is a folder: name the report file (e.g. CALIBRATION.md)")
         check_writable(Path(args.output).parent)
     if args.losses is not None and args.loss_draws:
         procedures.real_losses(args.losses, args.metric)  # refused before any work, naming the problem
@@ -197,8 +206,10 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from benchmark.config import settings
     from benchmark.tracking import ui
 
+    settings.check_command_options(args, "ui")
     return ui.serve(args.tracking_uri, args.port, args.experiment)
 
 

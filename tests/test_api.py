@@ -60,3 +60,25 @@ def test_data_on_the_command_line_replaces_the_files_dataset(tiny_csv):
                                           "--dataset", "random_walk"])
     (config,) = cli.configs_from_args(args)
     assert (config.dataset, config.data) == ("random_walk", None)
+
+
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_stops_with_one_clear_error(tmp_path):
+    """Saved as a script and run with `python script.py` with no `if __name__ == "__main__":`, `jobs=2` used to
+    spawn workers that re-ran the script and started pools of their own, forever. Each worker now refuses by
+    name, and the run stops after a bounded number of pools that die before any trial starts."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text("import benchmark\n"
+                      "benchmark.run(dataset='random_walk', models=['mlp'], seeds=2, epochs=1, jobs=2,\n"
+                      "              window=20, val_size=40, test_size=40, results_dir='out')\n")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode != 0
+    assert 'if __name__ == "__main__":' in out.stderr.strip().splitlines()[-1]
+    assert "while a worker process was importing your script" in out.stderr
+    assert not (tmp_path / "out" / "LEADERBOARD.md").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import PROJECT_ROOT
+from benchmark import PROJECT_ROOT, cli
 from tests.conftest import benchmark_command
 
 
@@ -87,6 +87,10 @@ BAD_ARGS = {
     "window shorter than a season": (["--dataset", "random_walk", "--lookback", "3"],
                                      "--lookback 3 is shorter than the season of seasonal_naive (season 5)"),
     "bad horizon multiple": (["--horizon", "7"], "multiple of the horizon"),
+    "empty results folder": (["--results-dir", ""], "--results-dir is empty"),
+    "a path as a dataset name": (["--dataset", "random_walk,../../x"], "unknown dataset '../../x'"),
+    "too few test origins": (["--test-size", "2"], "leaves 2 forecast origins per test period"),
+    "one origin at a long horizon": (["--horizon", "30", "--test-size", "30"], "use --test-size 150 or more"),
     "unwritable store": (["--tracking-uri", "sqlite:////nonexistent/dir/m.db"], "not writable"),
     "unreachable server": (["--tracking-uri", "http://127.0.0.1:9"], "unreachable"),
     "data and dataset": (["--data", "x.csv", "--dataset", "msft"], "either --dataset or --data"),
@@ -115,3 +119,16 @@ def test_our_datasets_folder_never_shadows_the_datasets_library(tmp_path):
                          timeout=60)
     assert out.stdout.split() == ["library", "msft"], out.stderr
     assert not (PROJECT_ROOT / "datasets" / "__init__.py").exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["ui", "--port", "-1"], "--port must be at least 1"),
+    (["calibrate", "--replications", "1", "--output", "."], "is a folder: name the report file"),
+    (["report", "--results-dir", ""], "--results-dir is empty"),
+])
+def test_other_commands_check_their_options_before_any_work(args, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
+    assert list(tmp_path.iterdir()) == []

@@ -49,7 +49,7 @@ def parse_sets(items: Iterable[str]) -> dict[str, list]:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not values.strip():
             raise BenchmarkError(f"--set takes KEY=VALUE or KEY=V1,V2, got '{item}'")
-        grid[key.strip()] = [parse_value(v) for v in values.split(",") if v.strip()]
+        grid[key.strip()] = list(dict.fromkeys(parse_value(v) for v in values.split(",") if v.strip()))  # once
     return grid
 
 

@@ -21,7 +21,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.evaluation.forecasts import forecast_table
 from benchmark.evaluation.metrics import frame_metrics, lead_time_metrics
 from benchmark.models import registry
-from benchmark.models.contract import Fit, ModelSpec
+from benchmark.models.contract import Fit, ModelSpec, TrialFailed
 from benchmark.models.training import fit_model
 from benchmark.pipeline.windows import Prepared, prepare_folds
 
@@ -100,6 +100,28 @@ def overall_dates(folds: list[Prepared]) -> dict[str, str]:
     return {k: (first if k.endswith("_start") else last)[k] for k in last if k in first}
 
 
+SANE_MULTIPLE = 10  # a forecast further than this many training ranges outside the training range is broken
+
+
+def check_forecasts(prepared: Prepared, predicted: np.ndarray, fold: int) -> None:
+    """A trial is kept only if every test forecast is finite and within a generous band around the training values
+    ([min − 10 w, max + 10 w], w the training range, at least a tenth of the level): a model that diverges or
+    explodes fails its trial with the reason instead of entering the leaderboard as FINISHED."""
+    where = f" (fold {fold})" if fold else ""
+    bad = ~np.isfinite(predicted)
+    if bad.any():
+        raise TrialFailed(f"{int(bad.sum())} of {bad.size} test forecasts are not finite{where}")
+    train = prepared.series.values[: prepared.bounds.val_start]
+    low, high = float(np.min(train)), float(np.max(train))
+    width = max(high - low, 0.1 * max(abs(low), abs(high)), 1e-12)
+    outside = (predicted < low - SANE_MULTIPLE * width) | (predicted > high + SANE_MULTIPLE * width)
+    if outside.any():
+        worst = float(predicted.reshape(-1)[np.argmax(np.abs(predicted - (low + high) / 2).reshape(-1))])
+        raise TrialFailed(f"{int(outside.sum())} of {outside.size} test forecasts lie more than {SANE_MULTIPLE} "
+                          f"training ranges outside the training values [{low:.6g}, {high:.6g}] (e.g. "
+                          f"{worst:.6g}){where}")
+
+
 def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
               seed: int | None) -> tuple[pd.DataFrame, list[Fit], float]:
     """Train one model per fold (each on its own scaled training part); every fold's test predictions and the
@@ -107,6 +129,7 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     frames, fits, val_errors = [], [], []
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
+        check_forecasts(prepared, prepared.test.inverse(fit.test_scaled), k)
         quantiles = None
         if fit.test_quantiles is not None:  # [n, horizon, levels] scaled -> price scale, window by window
             quantiles = fit.test_quantiles * prepared.test.scale[..., None] + prepared.test.loc[..., None]

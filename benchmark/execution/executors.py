@@ -80,6 +80,9 @@ def _started(spec: TrialSpec) -> bool:
     return bool(_running(spec, max_results=1))
 
 
+STARTUP_ATTEMPTS = 2  # pools in a row whose workers all die before any trial starts: then the run stops
+
+
 def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
     """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool.
 
@@ -93,12 +96,18 @@ def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
         for spec in specs:
             yield run_trial(spec)
         return
-    queue, suspects = list(specs), []
+    queue, suspects, barren = list(specs), [], 0
     while queue:
+        before = len(queue)
         queue, lost = yield from _pool_round(queue, jobs)
         for spec in lost:
             settle_lost(spec, f"{LOST}; retried alone")
         suspects += lost
+        barren = barren + 1 if queue and len(queue) == before else 0  # no trial started, none finished
+        if barren >= STARTUP_ATTEMPTS:
+            raise BenchmarkError(
+                f"worker processes died while starting, {barren} pools in a row, before any trial began (their "
+                "error is printed above); a script that calls benchmark.run needs `if __name__ == \"__main__\":`")
     while suspects:
         suspects, lost = yield from _pool_round(suspects, 1)
         for spec in lost:

@@ -160,6 +160,19 @@ def check_capabilities(config: ExperimentConfig) -> None:
                                  f"models: {', '.join(config.models)})")
 
 
+MIN_ORIGINS = 5  # test forecast origins per fold the verdict's tests need (a t test on n - 1 degrees of freedom)
+
+
+def check_statistics(config: ExperimentConfig) -> None:
+    """The statistics' preconditions, before any training: enough forecast origins in each test period for the
+    paired tests (pooled, and at each lead time) and the bootstrap intervals."""
+    origins = config.test_size // max(1, config.horizon)
+    if origins < MIN_ORIGINS:
+        raise BenchmarkError(f"--test-size {config.test_size} at --horizon {config.horizon} leaves {origins} "
+                             f"forecast origin{'s' if origins != 1 else ''} per test period; the tests need at "
+                             f"least {MIN_ORIGINS}: use --test-size {MIN_ORIGINS * config.horizon} or more")
+
+
 def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     """Everything that can be wrong with the user's input, checked before anything is trained or written.
 
@@ -179,7 +192,10 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     if short:
         raise BenchmarkError(f"--lookback {config.lookback} is shorter than the season of {', '.join(short)}, which "
                              "every run includes: use a lookback of at least the season")
+    if not str(config.results_dir).strip():
+        raise BenchmarkError("--results-dir is empty: name a folder (default: results)")
     check_capabilities(config)
+    check_statistics(config)
     tracking.check_reachable(uri)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -59,8 +60,13 @@ def _flag(path: Path, module, attr: str, default: bool) -> bool:
     return value
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # model names reach tables, CSV cells, file names and filters
+
+
 def _load(path) -> ModelSpec:
     path = Path(path)
+    if not NAME.fullmatch(path.stem):
+        raise BenchmarkError(f"{path}: a model file's name must be letters, digits, '_' or '-' (it names the model)")
     module_spec = importlib.util.spec_from_file_location(f"benchmark_models.{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
@@ -90,11 +96,34 @@ def _load(path) -> ModelSpec:
                      hyperparameters=_hyperparameters(path, module.build, defaults), **capabilities)
 
 
+def broken() -> dict[str, str]:
+    """Plug-in model files (from $FORECAST_BENCHMARK_MODELS) that failed to load: name -> the one-line reason.
+    They are listed as broken and refused when asked for; every other model still works."""
+    registry()
+    return dict(_BROKEN)
+
+
+_BROKEN: dict[str, str] = {}
+
+
+def _load_plugin(path: Path) -> ModelSpec | None:
+    try:
+        return _load(path)
+    except Exception as exc:  # noqa: BLE001 - a user's file may raise anything while it is imported
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        _BROKEN[path.stem] = message if message.startswith(str(path)) else f"{path}: {message}"
+        return None
+
+
 @cache
 def registry() -> dict[str, ModelSpec]:
-    """All models, Keras first then estimators, each group by name."""
-    folders = [MODELS_DIR, *(Path(p) for p in os.environ.get(EXTRA_MODELS_ENV, "").split(os.pathsep) if p)]
-    specs = [_load(p) for folder in folders for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
+    """All models, Keras first then estimators, each group by name. The bundled model files must load; a plug-in
+    file that does not is set aside (`broken`)."""
+    plugins = [Path(p) for p in os.environ.get(EXTRA_MODELS_ENV, "").split(os.pathsep) if p]
+    _BROKEN.clear()
+    specs = [_load(p) for p in sorted(MODELS_DIR.glob("*.py")) if not p.name.startswith("_")]
+    specs += [spec for folder in plugins for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")
+              if (spec := _load_plugin(p)) is not None]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -128,6 +157,8 @@ def get(name: str) -> ModelSpec:
     try:
         return registry()[name]
     except KeyError:
+        if name in broken():
+            raise BenchmarkError(f"model '{name}' is broken: {broken()[name]}") from None
         raise BenchmarkError(f"unknown model '{name}' (known: {', '.join(registry())})") from None
 
 

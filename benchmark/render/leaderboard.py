@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,6 +20,21 @@ from benchmark.analysis.comparison import (
 from benchmark.analysis.significance import FriedmanResult
 from benchmark.analysis.verdict import noise_note, verdict
 from benchmark.config import settings
+
+
+def cell(text: object) -> str:
+    """Any user-supplied string placed in a markdown table cell or line: one escaping rule for the whole page (a
+    `|` would split the cell, a newline the row, `<` open HTML)."""
+    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\r", " ")
+            .replace("\n", " "))
+
+
+def code(text: object) -> str:
+    """A user-supplied string as inline code: fenced with more backticks than it holds, table-safe."""
+    text = str(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    ticks = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -43,7 +59,7 @@ def markdown_rows(table: pd.DataFrame, metric: str, chosen: Mapping[str, str] | 
             detectable = "–" if pd.isna(r.get("detectable_skill")) else f"{100 * r['detectable_skill']:.2g}%"
         seeds_below = "" if pd.isna(r.get("seeds_below_alpha")) else f"{int(r['seeds_below_alpha'])}/{r['seeds']}"
         rows.append([
-            r["rank"], r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else "")
+            r["rank"], cell(r["model"] + (f" [{chosen[r['model']]}]" if r["model"] in chosen else ""))
             + (" ≈" if r["within_noise_of_previous"] else ""), r["seeds"],
             f"{_fmt(r[f'{metric}_mean'])}{sd}", ci, _fmt(r[f"{other}_mean"]), _fmt(r["mase_mean"], 3),
             _fmt(r["theil_u2"], 3), skill, raw, adjusted, marker, detectable, _bootstrap_text(r),
@@ -108,14 +124,14 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
     h1, h2 = "#" * level, "#" * (level + 1)
     dates = m.dates
     lines = [
-        f"{h1} Leaderboard: {m.dataset}",
+        f"{h1} Leaderboard: {cell(m.dataset)}",
         "",
         f"**Verdict.** {verdict(table, m)}",
         "",
         noise_note(table),
         "",
         "| setting | value |", "|---|---|",
-        f"| dataset | `{m.dataset}`" + (f" from `{m.data}`" if m.data else " (bundled)")
+        f"| dataset | {code(m.dataset)}" + (f" from {code(m.data)}" if m.data else " (bundled)")
         + f", sha256 `{m.dataset_checksum[:16]}…` |",
         f"| protocol | {protocol_text(m)}, preset `{m.get('preset')}` |",
         *settings_rows(m),
@@ -124,7 +140,7 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
         f"| test targets | {dates.get('test_start')} … {dates.get('test_end')} "
         f"({m.test_points} points, each scored once) |",
         f"| seeds | {_seeds_text(m.seeds)} |",
-        f"| command | `{m.command}` |",
+        f"| command | {code(m.command)} |",
         f"| config hash | `{m.config_hash}` |",
         f"| software | {', '.join(f'{k} {v}' for k, v in sorted(m.software.items()))} |",
         "",
@@ -145,7 +161,8 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
     failed = unfinished[unfinished["status"] != "RUNNING"]
     if len(failed):
         lines += [f"{h2} Failed trials (not averaged in)", "",
-                  tabulate([[r["model"], r["seed"], r["status"], r["failure_reason"]] for _, r in failed.iterrows()],
+                  tabulate([[cell(r["model"]), r["seed"], r["status"], cell(r["failure_reason"])]
+                            for _, r in failed.iterrows()],
                            headers=["model", "seed", "status", "reason"], tablefmt="github"), ""]
     if len(running):
         lines += [f"{h2} Trials still running in another invocation (not in this leaderboard yet)", "",
@@ -301,7 +318,8 @@ def friedman_lines(result: FriedmanResult | None, blocks: str, h2: str) -> list[
     return [
         f"{h2} Ranks across {blocks}: Friedman test and Nemenyi critical difference", "",
         f"Friedman over {result.n} {blocks} and {result.k} models: χ² = {result.chi2:.3g}, Iman–Davenport "
-        f"F = {result.f_statistic:.3g}, p = {result.pvalue:.2g}: {verdict_text} (α = {result.alpha:g}). Nemenyi's "
+        f"F = {result.f_statistic:.3g}, p = {result.pvalue:.2g} (Iman–Davenport's, from F with {result.k - 1} and "
+        f"{(result.k - 1) * (result.n - 1)} degrees of freedom): {verdict_text} (α = {result.alpha:g}). Nemenyi's "
         f"critical difference is {result.critical_difference:.3g}: two models whose mean ranks differ by less are "
         f"not significantly different (Demšar 2006). With {result.n} {blocks} this test has little power.", "",
         tabulate([[m, f"{r:.2f}"] for m, r in ranks], headers=["model", "mean rank"], tablefmt="github"), "",
@@ -376,4 +394,20 @@ def csv_frame(results: StoredResults, table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     out.insert(0, "config_hash", results.meta.config_hash)
     out.insert(0, "dataset", results.meta.dataset)
+    return csv_safe(out)
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell (and column name) that a spreadsheet would run as a formula, prefixed with `'`: the one
+    rule for every CSV the project writes."""
+    def safe(value):
+        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA) else value
+
+    out = frame.rename(columns=safe)
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(safe)
     return out

@@ -31,7 +31,7 @@ from benchmark.config import settings, sweep
 from benchmark.errors import BenchmarkError
 from benchmark.evaluation.forecasts import conform
 from benchmark.files import atomic_write, check_writable
-from benchmark.render.leaderboard import csv_frame, render, render_many
+from benchmark.render.leaderboard import csv_frame, csv_safe, render, render_many
 from benchmark.tracking import FINISHED, StoredRun, Tracker
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
@@ -259,7 +259,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     frame = pd.concat([s.frame for s in report.sections])
     atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
     losses = pd.concat([daily_losses(s.results).pipe(_labelled, s.results.meta) for s in report.sections])
-    atomic_write(out / LOSSES_FILE, lambda p: losses.to_csv(p, index=False))
+    atomic_write(out / LOSSES_FILE, lambda p: csv_safe(losses).to_csv(p, index=False))
     if log_to_parent:
         for section in report.sections:
             tracker, parent = Tracker(section.uri), section.results.meta.parent_run_id
@@ -268,6 +268,22 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
             tracker.log_existing(parent, [out / rel for rel in section.figures.values()], "leaderboard/figures")
             log_trial_figures(tracker, section.results)
     return report
+
+
+def check_not_narrower(results_dir: str | Path, datasets: list[str]) -> None:
+    """Refuse to replace a leaderboard of more series with one of fewer (a panel's board is rebuilt whole)."""
+    board = Path(results_dir) / "LEADERBOARD.md"
+    if not board.is_file():
+        return
+    first = board.read_text(errors="replace").split("\n", 1)[0]
+    if not first.startswith("# Leaderboard: "):
+        return
+    held = [name.strip() for name in first.removeprefix("# Leaderboard: ").split(",")]
+    lost = [name for name in held if name not in datasets]
+    if lost and len(held) > 1:
+        raise BenchmarkError(f"{board} holds {', '.join(held)}; this report covers only {', '.join(datasets)}: "
+                             "give another --results-dir (or move that leaderboard) rather than lose "
+                             f"{', '.join(lost)}")
 
 
 LOSSES_FILE = "daily-losses.csv"  # every scored point's loss per table row: what the tests ran on

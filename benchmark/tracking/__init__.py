@@ -507,8 +507,8 @@ class Tracker:
     def running_trials(self, experiment_id: str, parent_run_id: str, model: str, seed: int | None,
                        max_results: int = 100) -> list[StoredRun]:
         """This invocation's runs of one trial that are still RUNNING."""
-        query = (f"{_tag(PARENT_RUN_ID, parent_run_id)} AND params.model = '{model}' AND "
-                 f"params.seed = '{seed_text(seed)}' AND attributes.status = '{RUNNING}'")
+        query = (f"{_tag(PARENT_RUN_ID, parent_run_id)} AND params.model = {_literal(model)} AND "
+                 f"params.seed = {_literal(seed_text(seed))} AND attributes.status = '{RUNNING}'")
         return self._search(experiment_id, query, max_results=max_results)
 
     def latest_parent(self, experiment_id: str, config_hash: str | None = None) -> StoredRun:
@@ -518,6 +518,28 @@ class Tracker:
             raise BenchmarkError(f"no benchmark runs{' with config ' + config_hash if config_hash else ''} "
                                  f"in experiment {experiment_id} of {self.uri}")
         return runs[0]
+
+    def panel(self, experiment_id: str, parent: StoredRun) -> list[tuple[str, StoredRun]]:
+        """(experiment id, latest parent) of every dataset the parent's invocation covered: the benchmark
+        experiments whose latest parent ran the same command (a `--dataset prices` run writes one experiment per
+        series), in the order they ran; just this one when the command is not recorded or not searchable."""
+        command = parent.tags.get(COMMAND, "")
+        if not command:
+            return [(experiment_id, parent)]
+        try:
+            query = f"{_tag(RUN_TYPE, PARENT)} AND {_tag(COMMAND, command)}"
+        except BenchmarkError:
+            return [(experiment_id, parent)]
+        found = []
+        for experiment in self.client.search_experiments(filter_string=f"name LIKE '{EXPERIMENT_PREFIX}/%'"):
+            latest = self._search(experiment.experiment_id, _tag(RUN_TYPE, PARENT),
+                                  order_by=["attributes.start_time DESC"], max_results=1)
+            if experiment.experiment_id == experiment_id:
+                found.append((experiment_id, parent))
+            elif latest and latest[0].tags.get(COMMAND) == command and self._search(
+                    experiment.experiment_id, query, max_results=1):
+                found.append((experiment.experiment_id, latest[0]))
+        return sorted(found, key=lambda pair: pair[1].start_time) if len(found) > 1 else [(experiment_id, parent)]
 
     def first_parent(self, experiment_id: str, config_hash: str) -> StoredRun | None:
         """The configuration's first invocation (what it declared holds for every later one)."""
@@ -556,4 +578,16 @@ def _first_line(exc: BaseException) -> str:
 
 def _tag(name: str, value: str) -> str:
     """A filter on a tag's value."""
-    return f"tags.{name} = '{value}'"
+    return f"tags.{name} = {_literal(value)}"
+
+
+def _literal(value: str) -> str:
+    """A string constant for an MLflow filter, the one escaping rule for every value that reaches one: MLflow's
+    parser has no escape inside quotes, so a value is wrapped in the quote it does not contain."""
+    value = str(value)
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise BenchmarkError(f"cannot search the tracking store for {value!r}: MLflow filters cannot hold a value with "
+                         "both kinds of quote; rename it")

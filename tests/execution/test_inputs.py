@@ -123,9 +123,14 @@ def test_the_leaderboard_never_crashes_on_valid_trials(case, tmp_path):
     csv = write_series(tmp_path / "prices.csv", values)
     args = ["run", "--data", str(csv), *models, "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}",
             "--results-dir", str(tmp_path / "out"), *TINY_ARGS, *extra]
-    assert cli.main(args) == 0
+    # On a constant series of 42 Theta's trend term explodes (about 38,700): that trial fails with its reason
+    # (exit 1, a failed trial) instead of entering the leaderboard as FINISHED; every other row is kept.
+    assert cli.main(args) == (cli.EXIT_FAILED_TRIALS if case == "constant series" else 0)
     text = (tmp_path / "out" / "LEADERBOARD.md").read_text()
     assert "**Verdict.**" in text and "| naive" in text
+    if case == "constant series":
+        failed = text.split("Failed trials (not averaged in)", 1)[1]
+        assert "| theta " in failed and "training ranges outside the training values" in failed
 
 
 @pytest.mark.slow

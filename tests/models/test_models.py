@@ -261,10 +261,27 @@ ESTIMATOR_HEAD = '''\
     ''', r"must define DEFAULTS"),
 ])
 def test_a_model_file_breaking_the_contract_is_refused_naming_the_file(extra_models, source, message):
+    """Refused by name when asked for; the other models still load (a plug-in never breaks every command)."""
     path = extra_models("broken", source)
     with pytest.raises(BenchmarkError, match=message) as error:
-        registry.registry()
-    assert str(path) in str(error.value)
+        registry.get("broken")
+    assert str(path) in str(error.value) and "model 'broken' is broken" in str(error.value)
+    assert "broken" not in registry.registry() and "naive" in registry.registry()
+    assert str(path) in registry.broken()["broken"]
+
+
+def test_a_plug_in_that_fails_to_import_is_listed_as_broken_and_every_command_still_works(extra_models, capsys):
+    from benchmark import cli
+
+    extra_models("needs_missing", "import a_module_nobody_has\n")
+    extra_models("bad name!", "DEFAULTS = {}\n")
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr()
+    assert "| naive" in out.out or "naive" in out.out
+    assert "broken: needs_missing:" in out.err and "No module named 'a_module_nobody_has'" in out.err
+    assert "broken: bad name!:" in out.err and "letters, digits" in out.err
+    with pytest.raises(BenchmarkError, match="model 'needs_missing' is broken"):
+        registry.select("mlp,needs_missing")
 
 
 def test_a_second_reference_model_is_refused(extra_models):
@@ -292,7 +309,7 @@ def test_capabilities_are_checked_at_load_against_the_way_of_training(extra_mode
     ''')
     with pytest.raises(BenchmarkError, match=r"statistical_channels.py: CHANNELS cannot be honoured by FAMILY "
                                              r"'series' \(it supports QUANTILES\)"):
-        registry.registry()
+        registry.get("statistical_channels")
 
 
 def test_a_capability_flag_must_be_a_boolean(extra_models):
@@ -306,7 +323,7 @@ def test_a_capability_flag_must_be_a_boolean(extra_models):
         raise AssertionError("never built")
     ''')
     with pytest.raises(BenchmarkError, match=r"vague.py: QUANTILES must be True or False, got 'yes'"):
-        registry.registry()
+        registry.get("vague")
 
 
 def test_a_stochastic_estimator_is_seeded_through_build_options(extra_models):

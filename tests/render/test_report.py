@@ -189,6 +189,18 @@ def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critica
     for section in sections:
         for model in ("mlp", "naive", "drift", "linear", "seasonal_naive", "arima", "ets", "theta"):
             assert f"| {model} " in section, model
+    assert "## Skill pooled across datasets, with a 95% interval over common dates" in text
+    assert "Friedman's test treats the datasets as independent blocks" in text
+    losses = pd.read_csv(tmp_path / "results" / "daily-losses.csv")
+    assert sorted(losses["dataset"].unique()) == names and {"naive", "mlp", "theta"} <= set(losses.columns)
+    # `report` rebuilds the whole panel the run covered, and never narrows it
+    assert cli.main(["report", "--tracking-uri", store, "--results-dir", str(tmp_path / "again")]) == 0
+    rebuilt = (tmp_path / "again" / "LEADERBOARD.md").read_text()
+    assert rebuilt.startswith(f"# Leaderboard: {', '.join(names)}")
+    one = next(line for line in sections[-1].splitlines() if line.startswith("| config hash |")).split("`")[1]
+    assert cli.main(["report", "--tracking-uri", store, "--config-hash", one,
+                     "--results-dir", str(tmp_path / "results")]) == 2
+    assert (tmp_path / "results" / "LEADERBOARD.md").read_text() == text
 
 
 def test_the_cross_dataset_skill_table_marks_significant_rows():
@@ -200,3 +212,14 @@ def test_the_cross_dataset_skill_table_marks_significant_rows():
     text = "\n".join(skill_lines(tables, "mae"))
     assert "| theta   | +3.1% ✓ | -1.0% |" in text  # numpy booleans mark the cell
     assert "| naive   | +0.0%   | +0.0% |" in text
+
+
+def test_user_strings_are_escaped_for_every_sink_of_their_kind():
+    """Markdown cells and lines (`cell`, `code`) and CSV cells (`csv_safe`): one rule per sink."""
+    from benchmark.render.leaderboard import cell, code, csv_safe
+
+    assert cell("a|b\nc<script>") == "a\\|b c&lt;script>"
+    assert code("run --set 'x=`y`'") == "``run --set 'x=`y`'``" and code("`a`") == "`` `a` ``"
+    frame = csv_safe(pd.DataFrame({"dataset": ["=HYPERLINK(1)", "msft"], "=x": [1.0, -2.0]}))
+    assert list(frame["dataset"]) == ["'=HYPERLINK(1)", "msft"] and list(frame.columns) == ["dataset", "'=x"]
+    assert list(frame["'=x"]) == [1.0, -2.0]  # numbers are numbers, never prefixed

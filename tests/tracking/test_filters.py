@@ -1,0 +1,27 @@
+"""Every user string that reaches an MLflow filter goes through one escaping rule (benchmark.tracking._literal),
+on a real temporary SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.tracking import CONFIG_HASH, PARENT, RUN_TYPE, Tracker
+
+
+@pytest.mark.parametrize("value", ["it's", 'say "hi"', "back\\slash", "pct%_", "plain"])
+def test_quotes_and_specials_in_a_searched_value_find_exactly_their_run(tmp_path, value):
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    experiment = tracker.client.create_experiment("forecast-benchmark/x")
+    for config in (value, "other"):
+        tracker.client.create_run(experiment, tags={RUN_TYPE: PARENT, CONFIG_HASH: config})
+    assert tracker.latest_parent(experiment, value).tags[CONFIG_HASH] == value
+    with pytest.raises(BenchmarkError, match="no benchmark runs with config"):
+        tracker.latest_parent(experiment, value + "x")
+
+
+def test_a_value_with_both_quotes_is_one_line_not_an_mlflow_traceback(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    experiment = tracker.client.create_experiment("forecast-benchmark/x")
+    with pytest.raises(BenchmarkError, match="both kinds of quote"):
+        tracker.latest_parent(experiment, "it's \"quoted\"")
