@@ -8,6 +8,7 @@ mistakes raise `BenchmarkError` with the one-line message the CLI prints.
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -141,12 +142,12 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
         bases = [runner.check_inputs(base) for base in bases]
         configs = [point for base in bases for point in sweep.expand(base, grid)]
     configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
-    outcomes = []
+    outcomes, invocation = [], uuid.uuid4().hex  # one id for every configuration of this call: `report` rebuilds them
     for cfg in configs:
         if len(configs) > 1:
             point = sweep.label(cfg)
             print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
-        outcomes.append(runner.run(cfg, command=command, progress=progress))
+        outcomes.append(runner.run(cfg, command=command, progress=progress, invocation=invocation))
     failed = any(o.failed for o in outcomes)
     try:
         written = report.write_report(report_entries(outcomes), configs[0].results_dir)

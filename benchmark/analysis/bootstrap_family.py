@@ -11,7 +11,9 @@ through `arch`'s implementations rather than ours:
 
 All on the headline metric's loss per test day (seed-averaged for stochastic rows), with the stationary
 bootstrap, one seeded generator and one mean block length for the whole family: the longest the rule of
-`benchmark.analysis.magnitude.block_length` gives for any row's difference from the reference.
+`benchmark.analysis.magnitude.block_length` gives for any row's difference from the reference. SPA and StepM see
+each row's difference studentized by its Newey–West standard deviation (`studentized`: arch 8.0 does not apply its
+own `studentize` flag to the statistic); the model confidence set studentizes inside arch.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.analysis.magnitude import block_length
+from benchmark.analysis.magnitude import block_length, newey_west_variance
 
 REPLICATIONS = 1000
 SEED = 20261201
@@ -64,6 +66,18 @@ def _stepm(benchmark: np.ndarray, models: np.ndarray, alpha: float, block: int, 
     return sorted(superior)
 
 
+def studentized(reference: np.ndarray, models: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the wrapper hands arch's SPA and StepM: a zero benchmark and each row's loss difference from the
+    reference divided by its Newey–West long-run standard deviation. arch 8.0 accepts `studentize=True` but its
+    statistic and bootstrap use the raw mean differences (the flag only sets the threshold of the consistent
+    p-value), so one row with noisy differences could hide a row that wins every day; Hansen's and Romano–Wolf's
+    tests divide each row by its own standard error, which this does once, for the sample and every resample."""
+    differences = models - reference[:, None]
+    scales = np.array([math.sqrt(newey_west_variance(differences[:, j])) for j in range(differences.shape[1])])
+    floor = 1e-12 * max(1.0, float(np.max(np.abs(differences))))
+    return np.zeros_like(reference), differences / np.maximum(scales, floor)[None, :]
+
+
 def family_block(losses: Mapping[str, np.ndarray], reference: str) -> int:
     """The one mean block length for the joint resampling: the longest any row's difference needs."""
     ref = np.asarray(losses[reference], dtype=float)
@@ -97,12 +111,13 @@ def bootstrap_family(losses: Mapping[str, np.ndarray], reference: str, alpha: fl
     distinct = list(groups)  # first members, the reference first
     candidates = distinct[1:]
     distinct_models = np.column_stack([np.asarray(losses[n], dtype=float) for n in candidates])
-    spa = SPA(ref, distinct_models, block_size=block, reps=replications, bootstrap="stationary", seed=seed)
+    zero, scaled = studentized(ref, distinct_models)
+    spa = SPA(zero, scaled, block_size=block, reps=replications, bootstrap="stationary", seed=seed)
     spa.compute()
     mcs = MCS(np.column_stack([ref, distinct_models]), size=alpha, reps=replications, block_size=block, method="R",
               bootstrap="stationary", seed=seed)
     mcs.compute()
-    found = {candidates[i] for i in _stepm(ref, distinct_models, alpha, block, replications, seed)}
+    found = {candidates[i] for i in _stepm(zero, scaled, alpha, block, replications, seed)}
     kept = {distinct[int(i)] for i in mcs.included}
     pvalues = {distinct[int(i)]: float(p) for i, p in mcs.pvalues["Pvalue"].items()}
     member_of = {member: first for first, members in groups.items() for member in members}

@@ -60,7 +60,10 @@ def pooled_skill(panel: Mapping[str, pd.DataFrame], level: float = 0.95, replica
         sums[column] = np.stack([frame.groupby("date")[column].sum().reindex(dates, fill_value=0.0).to_numpy()
                                  for frame in usable.values()])
     log_ratio = float(np.mean(np.log(sums["row"].sum(axis=1) / sums["reference"].sum(axis=1))))
-    block = max(block_length((frame["row"] - frame["reference"]).to_numpy(dtype=float)) for frame in usable.values())
+    # the block is in calendar dates, as resampled: each series' differences summed per date it has
+    present = np.stack([frame.groupby("date").size().reindex(dates, fill_value=0).to_numpy() > 0
+                        for frame in usable.values()])
+    block = max(block_length((sums["row"][i] - sums["reference"][i])[present[i]]) for i in range(len(usable)))
     block = max(block, len(dates) ** (1 / 3))
     index = stationary_indices(len(dates), block, replications, np.random.default_rng(seed))  # [reps, dates]
     row_draws = sums["row"][:, index].sum(axis=2)  # [series, reps]

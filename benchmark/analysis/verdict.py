@@ -96,8 +96,9 @@ def bootstrap_text(table: pd.DataFrame, meta: RunMeta) -> str:
     tested = table[table["tested"]]
     reference = table[table["reference"]].iloc[0]
     stepm = list(tested.loc[tested["stepm_better"], "model"])
-    text = (f"Bootstrap family (stationary bootstrap, mean block {reference['bootstrap_block']:.0f} days, all rows "
-            f"resampled together): Hansen's SPA p = {reference['spa_p']:.2g} for 'no row beats persistence'; "
+    text = (f"Bootstrap family (stationary bootstrap, mean block {reference['bootstrap_block']:.0f} test points, all "
+            f"rows resampled together, each row studentized): Hansen's SPA p = {reference['spa_p']:.2g} for 'no row "
+            "beats persistence'; "
             f"StepM (family-wise α = {meta.alpha:g}) finds {', '.join(stepm) if stepm else 'no row'} better.")
     disagree = tested[tested["stepm_better"] != tested["significant"]]
     if len(disagree):

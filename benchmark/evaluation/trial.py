@@ -100,25 +100,27 @@ def overall_dates(folds: list[Prepared]) -> dict[str, str]:
     return {k: (first if k.endswith("_start") else last)[k] for k in last if k in first}
 
 
-SANE_MULTIPLE = 10  # a forecast further than this many training ranges outside the training range is broken
+SANE_MULTIPLE = 10  # a forecast further than this many observed ranges outside the observed values is broken
 
 
 def check_forecasts(prepared: Prepared, predicted: np.ndarray, fold: int) -> None:
-    """A trial is kept only if every test forecast is finite and within a generous band around the training values
-    ([min − 10 w, max + 10 w], w the training range, at least a tenth of the level): a model that diverges or
+    """A trial is kept only if every test forecast is finite and within a generous band around the values observed
+    before its last forecast origin ([min − 10 w, max + 10 w], w their range, at least a tenth of the level; the
+    test windows' inputs count, so a price that keeps rising never fails persistence): a model that diverges or
     explodes fails its trial with the reason instead of entering the leaderboard as FINISHED."""
     where = f" (fold {fold})" if fold else ""
     bad = ~np.isfinite(predicted)
     if bad.any():
         raise TrialFailed(f"{int(bad.sum())} of {bad.size} test forecasts are not finite{where}")
-    train = prepared.series.values[: prepared.bounds.val_start]
-    low, high = float(np.min(train)), float(np.max(train))
+    bounds = prepared.bounds
+    observed = prepared.series.values[: max(bounds.val_start, bounds.length - prepared.horizon)]
+    low, high = float(np.min(observed)), float(np.max(observed))
     width = max(high - low, 0.1 * max(abs(low), abs(high)), 1e-12)
     outside = (predicted < low - SANE_MULTIPLE * width) | (predicted > high + SANE_MULTIPLE * width)
     if outside.any():
         worst = float(predicted.reshape(-1)[np.argmax(np.abs(predicted - (low + high) / 2).reshape(-1))])
         raise TrialFailed(f"{int(outside.sum())} of {outside.size} test forecasts lie more than {SANE_MULTIPLE} "
-                          f"training ranges outside the training values [{low:.6g}, {high:.6g}] (e.g. "
+                          f"ranges outside the values observed before them [{low:.6g}, {high:.6g}] (e.g. "
                           f"{worst:.6g}){where}")
 
 

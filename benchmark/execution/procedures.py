@@ -91,6 +91,9 @@ def read_losses(path: str | Path) -> pd.DataFrame:
     if not need <= set(frame.columns) or frame.empty:
         raise BenchmarkError(f"--losses: {path} is not a daily-losses.csv written by `report` "
                              f"(missing {', '.join(sorted(need - set(frame.columns))) or 'rows'})")
+    if "step" in frame and int(frame["step"].max()) > 1:
+        raise BenchmarkError(f"--losses: {path} forecasts {int(frame['step'].max())} steps ahead; give a one-step "
+                             "leaderboard's file (its days are resampled as single test points)")
     if frame["config_hash"].nunique() != 1:
         raise BenchmarkError(f"--losses: {path} holds {frame['config_hash'].nunique()} configurations; "
                              "give one holdout leaderboard's file")

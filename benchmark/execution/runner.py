@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +203,8 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)
 
 
-def run(config: ExperimentConfig, command: str = "", progress: bool | None = None) -> RunOutcome:
+def run(config: ExperimentConfig, command: str = "", progress: bool | None = None,
+        invocation: str | None = None) -> RunOutcome:
     """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
     config = check_inputs(config)
     uri = config.tracking_uri
@@ -214,6 +216,7 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     tracker.mark_stale(experiment_id, config.config_hash)
     todo, skipped = pending(config, tracker, experiment_id)
     env = tracking.environment_tags(config.backend)  # one git call per invocation, shared by the parent and every trial
+    env[tracking.INVOCATION] = invocation or uuid.uuid4().hex  # what `report` rebuilds together (a panel)
     parent = start_parent(config, tracker, experiment_id, command, env)
     specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
     if skipped:

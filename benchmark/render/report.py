@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmark.analysis.comparison import (
@@ -153,6 +154,15 @@ def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[
     per_point["chosen"] = [("✓" if chosen.set_index("model").loc[m, "point"] == p else "")
                            for m, p in zip(per_point["model"], per_point["point"], strict=True)]
     spread = sweep.sensitivity(networks)
+    closeness = []
+    for model, group in per_point.groupby("model", sort=False):
+        best = group.loc[group["chosen"] == "✓", "val_mae"].iloc[0]
+        point = chosen.set_index("model").loc[model, "point"]
+        seeds = networks[(networks["model"] == model) & (networks["point"] == point)]["val_mae"]
+        se = float(seeds.std(ddof=1) / np.sqrt(len(seeds))) if len(seeds) > 1 else float("nan")
+        span = (group["val_mae"].max() - group["val_mae"].min()) / best
+        closeness.append(f"{model}: the points span {100 * span:.2g}% of the chosen point's validation MAE, "
+                         f"whose standard error over its {len(seeds)} seeds is {100 * se / best:.2g}%")
     lines = [
         "## Sweep: each architecture at the configuration with the best mean validation MAE", "",
         f"{len(points)} grid points; every point trained under every seed. The choice uses validation MAE only "
@@ -160,6 +170,8 @@ def load_sweep(uri: str, experiment_id: str, config_hashes: list[str]) -> tuple[
         "architecture at its chosen point.", "",
         tabulate(per_point, headers=["model", "configuration", "seeds", "val MAE", "test MAE", "chosen"],
                  tablefmt="github", showindex=False, floatfmt=".4g"), "",
+        "How far apart the points are: " + "; ".join(closeness) + ". Where the span is within about two standard "
+        "errors, another set of seeds could choose another point; the choice is declared, not a finding.", "",
         "## Sensitivity: test MAE over the grid (mean over seeds per point)", "",
         tabulate(spread, headers=["model", "min", "median", "max", "points"], tablefmt="github", showindex=False,
                  floatfmt=".4g"), "",

@@ -43,6 +43,7 @@ SWEEP_ID = "sweep_id"
 FAILURE_REASON = "failure_reason"
 STAGE = "stage"
 COMMAND = "benchmark.command"
+INVOCATION = "benchmark.invocation"  # one id per `run` / `benchmark.run` call, on every parent it starts
 VERSION_PREFIX = "benchmark.version."
 PARENT_RUN_ID = "mlflow.parentRunId"
 NOTE = "mlflow.note.content"
@@ -520,26 +521,32 @@ class Tracker:
         return runs[0]
 
     def panel(self, experiment_id: str, parent: StoredRun) -> list[tuple[str, StoredRun]]:
-        """(experiment id, latest parent) of every dataset the parent's invocation covered: the benchmark
-        experiments whose latest parent ran the same command (a `--dataset prices` run writes one experiment per
-        series), in the order they ran; just this one when the command is not recorded or not searchable."""
-        command = parent.tags.get(COMMAND, "")
-        if not command:
-            return [(experiment_id, parent)]
+        """(experiment id, latest parent) of every dataset the parent's invocation covered, in the order they ran:
+        the parents tagged with the same invocation id, in any benchmark experiment or this one (a `--dataset
+        prices` run writes one experiment per series, or all into one with `--experiment`); for stores from before
+        the id, the latest parents that ran the same command. Just this one when neither is searchable."""
+        invocation, command = parent.tags.get(INVOCATION, ""), parent.tags.get(COMMAND, "")
         try:
-            query = f"{_tag(RUN_TYPE, PARENT)} AND {_tag(COMMAND, command)}"
-        except BenchmarkError:
+            query = _tag(RUN_TYPE, PARENT) + (f" AND {_tag(INVOCATION, invocation)}" if invocation else
+                                              f" AND {_tag(COMMAND, command)}" if command else "")
+        except BenchmarkError:  # a command with both kinds of quote
             return [(experiment_id, parent)]
-        found = []
-        for experiment in self.client.search_experiments(filter_string=f"name LIKE '{EXPERIMENT_PREFIX}/%'"):
-            latest = self._search(experiment.experiment_id, _tag(RUN_TYPE, PARENT),
-                                  order_by=["attributes.start_time DESC"], max_results=1)
-            if experiment.experiment_id == experiment_id:
-                found.append((experiment_id, parent))
-            elif latest and latest[0].tags.get(COMMAND) == command and self._search(
-                    experiment.experiment_id, query, max_results=1):
-                found.append((experiment.experiment_id, latest[0]))
-        return sorted(found, key=lambda pair: pair[1].start_time) if len(found) > 1 else [(experiment_id, parent)]
+        if not (invocation or command):
+            return [(experiment_id, parent)]
+        experiments = dict.fromkeys([experiment_id, *(e.experiment_id for e in self.client.search_experiments(
+            filter_string=f"name LIKE '{EXPERIMENT_PREFIX}/%'"))])
+        latest: dict[tuple[str, str], StoredRun] = {}
+        for experiment in experiments:
+            for run in self._search(experiment, query, order_by=["attributes.start_time DESC"]):
+                if not invocation and run.run_id != parent.run_id and self._search(
+                        experiment, _tag(RUN_TYPE, PARENT), order_by=["attributes.start_time DESC"],
+                        max_results=1)[0].run_id != run.run_id:
+                    continue  # by command: only a dataset whose latest run this was
+                latest.setdefault((experiment, run.params.get("dataset", "")), run)
+        found = sorted(latest.items(), key=lambda item: item[1].start_time)
+        if len(found) < 2:
+            return [(experiment_id, parent)]
+        return [(experiment, run) for (experiment, _), run in found]
 
     def first_parent(self, experiment_id: str, config_hash: str) -> StoredRun | None:
         """The configuration's first invocation (what it declared holds for every later one)."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from arch.bootstrap import MCS, SPA, StepM
 
-from benchmark.analysis.bootstrap_family import bootstrap_family, family_block
+from benchmark.analysis.bootstrap_family import bootstrap_family, family_block, studentized
 
 N = 250
 
@@ -25,9 +25,10 @@ def test_the_wrapper_gives_arch_s_own_answers_on_a_fixed_example():
     names = ["better", "same", "worse"]
     models = np.column_stack([losses[n] for n in names])
     block = family_block(losses, "naive")
-    spa = SPA(losses["naive"], models, block_size=block, reps=500, seed=11)
+    zero, scaled = studentized(losses["naive"], models)  # what the wrapper hands arch's SPA and StepM
+    spa = SPA(zero, scaled, block_size=block, reps=500, seed=11)
     spa.compute()
-    stepm = StepM(losses["naive"], models, size=0.05, block_size=block, reps=500, seed=11)
+    stepm = StepM(zero, scaled, size=0.05, block_size=block, reps=500, seed=11)
     stepm.compute()
     mcs = MCS(np.column_stack([losses["naive"], models]), size=0.05, reps=500, block_size=block, method="R", seed=11)
     mcs.compute()
@@ -45,11 +46,22 @@ def test_the_step_down_stops_once_every_row_is_rejected():
     reference = np.abs(rng.normal(size=N)) + 1.0
     losses = {"naive": reference, "far": reference - 1.0 + 0.3 * rng.normal(size=N),
               "near": reference - 0.01 + 0.3 * rng.normal(size=N)}
-    first = SPA(reference, np.column_stack([losses["far"], losses["near"]]),
-                block_size=family_block(losses, "naive"), reps=300, seed=5)
+    zero, scaled = studentized(reference, np.column_stack([losses["far"], losses["near"]]))
+    first = SPA(zero, scaled, block_size=family_block(losses, "naive"), reps=300, seed=5)
     first.compute()
     assert list(first.better_models(0.05)) == [0]  # the first step rejects only the far one
     assert bootstrap_family(losses, "naive", 0.05, replications=300, seed=5).better == ("far", "near")
+
+
+def test_a_noisy_row_never_hides_a_row_that_wins_every_day():
+    """Studentized: a row 0.1 better on every day stands out however noisy another row's differences are (arch's
+    raw statistic let a noise row with sd 20 mask it: SPA p = 0.26)."""
+    rng = np.random.default_rng(0)
+    reference = np.abs(rng.normal(size=N)) + 1
+    losses = {"naive": reference, "always": reference - 0.1 + 0.01 * rng.normal(size=N),
+              "noise": reference + 20 * rng.normal(size=N)}
+    family = bootstrap_family(losses, "naive", 0.05, replications=500)
+    assert family.spa_p < 0.01 and family.better == ("always",)
 
 
 def test_rows_identical_to_the_reference_are_never_rejected():

@@ -19,10 +19,11 @@ def prepared(values: np.ndarray):
 def test_forecasts_near_the_training_values_pass(values):
     p = prepared(values)
     check_forecasts(p, p.test.y * 1.5, 0)  # a trend well beyond the training range is still a forecast
+    check_forecasts(p, p.test.y, 0)  # the observed test prices themselves (what persistence nearly forecasts)
 
 
 @pytest.mark.parametrize("bad, message", [(np.nan, "not finite"), (np.inf, "not finite"),
-                                          (38717.0, "training ranges outside the training values")])
+                                          (38717.0, "ranges outside the values observed before them")])
 def test_a_broken_forecast_fails_the_trial_with_the_reason(bad, message):
     p = prepared(np.full(120, 42.0))
     predicted = np.full(p.test.y.shape, 42.0)

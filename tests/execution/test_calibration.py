@@ -84,6 +84,8 @@ def test_calibrate_command_writes_the_report_with_r_per_row(tmp_path, capsys):
     ("dataset,config_hash,metric,reference,date,naive,a\ns,h1,mae,naive,2020-01-01,1,1\n"
      "s,h2,mae,naive,2020-01-02,1,1\n", "holds 2 configurations"),
     ("dataset,config_hash,metric,reference,date,naive,a\ns,h,rmse,naive,2020-01-01,1,1\n", "holds rmse losses"),
+    ("dataset,config_hash,metric,reference,date,step,naive,a\ns,h,mae,naive,2020-01-01,5,1,1\n",
+     "forecasts 5 steps ahead"),
 ])
 def test_a_bad_losses_file_is_one_line_exit_2_before_any_work(tmp_path, capsys, content, message):
     path = tmp_path / "losses.csv"

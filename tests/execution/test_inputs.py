@@ -130,7 +130,7 @@ def test_the_leaderboard_never_crashes_on_valid_trials(case, tmp_path):
     assert "**Verdict.**" in text and "| naive" in text
     if case == "constant series":
         failed = text.split("Failed trials (not averaged in)", 1)[1]
-        assert "| theta " in failed and "training ranges outside the training values" in failed
+        assert "| theta " in failed and "ranges outside the values observed before them" in failed
 
 
 @pytest.mark.slow

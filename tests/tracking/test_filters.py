@@ -25,3 +25,29 @@ def test_a_value_with_both_quotes_is_one_line_not_an_mlflow_traceback(tmp_path):
     experiment = tracker.client.create_experiment("forecast-benchmark/x")
     with pytest.raises(BenchmarkError, match="both kinds of quote"):
         tracker.latest_parent(experiment, "it's \"quoted\"")
+
+
+def test_a_panel_is_every_dataset_its_invocation_ran_in_any_experiment_latest_first_never_older_calls(tmp_path):
+    """`report` rebuilds what one `run` covered: parents sharing its invocation id, whether each series has its
+    own experiment or all share one (`--experiment`); an earlier call of the same command is not pulled in."""
+    from benchmark.tracking import COMMAND, INVOCATION
+
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    shared = tracker.client.create_experiment("mine")
+    other = tracker.client.create_experiment("forecast-benchmark/wti")
+
+    def parent(experiment, dataset, invocation):
+        run = tracker.client.create_run(experiment, tags={RUN_TYPE: PARENT, CONFIG_HASH: dataset + invocation,
+                                                          COMMAND: "python -m benchmark run --dataset prices",
+                                                          INVOCATION: invocation})
+        tracker.client.log_param(run.info.run_id, "dataset", dataset)
+        return run.info.run_id
+
+    parent(shared, "msft", "old")  # an earlier call of the same command
+    parent(shared, "msft", "new")
+    parent(shared, "vix", "new")
+    parent(other, "wti", "new")
+    last = tracker.latest_parent(shared)
+    members = tracker.panel(shared, last)
+    assert [(e, r.params["dataset"]) for e, r in members] == [(shared, "msft"), (shared, "vix"), (other, "wti")]
+    assert all(r.tags[INVOCATION] == "new" for _, r in members)
