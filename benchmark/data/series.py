@@ -149,6 +149,8 @@ def load_csv(
     label = str(path)
     if not label.strip():
         raise DataError("--data is empty: give the path of a CSV file")
+    if date_format is not None:
+        _check_date_format(label, date_format)
     if fill is not None and fill not in FILL_METHODS:
         _fail(label, f"unknown fill method {_show(str(fill))}; use --fill ffill or leave it out")
     data = _read_bytes(label, Path(path))
@@ -162,8 +164,8 @@ def load_csv(
     value_name = table.header[value_index].strip()
     date_name = table.header[date_index].strip()
     value_cells = [row[value_index] for row in table.rows]
-    if delimiter == ";":  # "1.234,5" in a semicolon file is 1234.5 (the convention that uses ";")
-        value_cells = [_decimal_comma(cell) for cell in value_cells]
+    if delimiter in DECIMAL_COMMA_DELIMITERS:  # "1.234,5" in a semicolon file is 1234.5 (its convention)
+        value_cells = _decimal_commas(label, value_name, value_cells, table.lines)
     values = _parse_values(label, value_name, value_cells, table.lines)
     extra = {}
     for wanted in columns:
@@ -171,8 +173,8 @@ def load_csv(
         if index in (value_index, date_index):
             _fail(label, f"column {_show(wanted)} (--covariates) is the {'target' if index == value_index else 'date'}")
         cells = [row[index] for row in table.rows]
-        if delimiter == ";":
-            cells = [_decimal_comma(cell) for cell in cells]
+        if delimiter in DECIMAL_COMMA_DELIMITERS:
+            cells = _decimal_commas(label, table.header[index].strip(), cells, table.lines)
         extra[table.header[index].strip()] = _parse_values(label, table.header[index].strip(), cells, table.lines)
     dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines, date_format)
     _check_duplicates(label, dates, table.lines)
@@ -233,6 +235,24 @@ def _sniff_delimiter(text: str) -> str:
         if candidate in header:
             return candidate
     return ","
+
+
+DECIMAL_COMMA_DELIMITERS = (";",)  # the separator of files that write decimals with commas (tabs: a comma is ambiguous)
+
+
+def _decimal_commas(label: str, column: str, cells: list[str], lines: list[int]) -> list[str]:
+    """A column's cells with decimal commas read as decimal points, never guessing: once any cell of the column
+    writes a decimal comma, a cell with a dot and no comma ("5.334": 5334 with a thousands dot, or 5.334?) is
+    refused naming its line; a column without commas keeps its dots as decimal points."""
+    if not any("," in cell for cell in cells):
+        return cells
+    for i, cell in enumerate(cells):
+        text = cell.strip()
+        if "." in text and "," not in text and re.fullmatch(r"[+-]?[\d.]+", text):
+            _fail(label, f"ambiguous number {_show(text)} in {_show(column)} on line {lines[i]}: the column writes "
+                         "decimals with commas, so a dot could be a thousands separator or a decimal point; write "
+                         f"{_show(text.replace('.', ''))} or {_show(text.replace('.', ','))}")
+    return [_decimal_comma(cell) for cell in cells]
 
 
 def _decimal_comma(cell: str) -> str:
@@ -394,6 +414,21 @@ def _day_month_format(label: str, column: str, cells: list[str]) -> str | None:
                  f"%m{separator}%d{separator}%Y")
 
 
+def _check_date_format(label: str, date_format: str) -> None:
+    """A strptime format with at least one directive that round-trips a date; pandas' own keywords ("mixed",
+    "ISO8601") guess the order per cell, which is what the ambiguity check exists to stop."""
+    import datetime
+
+    try:
+        sample = datetime.datetime(2021, 3, 14, 15, 9, 26, tzinfo=datetime.UTC)
+        ok = "%" in date_format and datetime.datetime.strptime(sample.strftime(date_format), date_format) is not None
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        _fail(label, f"--date-format {_show(date_format)} is not a strptime format such as '%d/%m/%Y' (leave it out to "
+                     "detect the format; day/month orders are then never guessed)")
+
+
 def _parse_dates(label: str, column: str, cells: list[str], lines: list[int],
                  date_format: str | None = None) -> pd.DatetimeIndex:
     """Parse the dates (aware ones become naive UTC); every cell must be a dated timestamp."""
@@ -401,11 +436,13 @@ def _parse_dates(label: str, column: str, cells: list[str], lines: list[int],
     date_format = date_format or detected
     if date_format is not None:
         stripped = [cell.strip() for cell in cells]
+        # utc=True: offsets that differ between rows (daylight saving) become one naive UTC clock, as elsewhere
         parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), format=date_format,
-                                                 errors="coerce"))
+                                                 errors="coerce", utc=True)).tz_convert(None)
         if detected and len(stripped) and " " in stripped[0]:  # a detected order, with times after the dates
-            parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), errors="coerce",
-                                                     format="mixed", dayfirst=date_format.startswith("%d")))
+            parsed = pd.DatetimeIndex(pd.to_datetime(pd.Index(stripped, dtype=object), errors="coerce", utc=True,
+                                                     format="mixed", dayfirst=date_format.startswith("%d"))
+                                      ).tz_convert(None)
         bad = [i for i in range(len(cells)) if pd.isna(parsed[i])]
         if bad:
             _fail(label, f"dates in {_show(column)} do not match the format {_show(date_format)} on "

@@ -320,3 +320,30 @@ def test_an_explicit_date_format_is_applied_strictly(tmp_path: Path) -> None:
 def test_a_negative_year_is_an_unparseable_date(tmp_path: Path) -> None:
     """Found by the fuzz test: pandas reads "-1000" as the year -1000, which no date method can print."""
     load_error(write(tmp_path, "Date,Close\n-1000,\n2020-01-02,2\n"), "unparseable dates")
+
+
+def test_a_dot_in_a_column_of_decimal_commas_is_refused_never_guessed(tmp_path: Path) -> None:
+    """`5.334` beside `5.334,90`: 5334 with a thousands dot, or 5.334? Refused naming the line; a semicolon file
+    without any comma keeps its dots as decimal points."""
+    message = load_error(write(tmp_path, "Date;Close\n2020-01-01;5.334,90\n2020-01-02;5.334\n"),
+                         "ambiguous number '5.334'", "line 3", "'5334' or '5,334'")
+    assert "Close" in message
+    dots = load_csv(write(tmp_path, "Date;Close\n2020-01-01;5.334\n2020-01-02;6.5\n", "dots.csv"))
+    assert dots.values.tolist() == [5.334, 6.5]
+
+
+@pytest.mark.parametrize("date_format", ["mixed", "ISO8601", "%Q", "plain"])
+def test_a_date_format_that_would_guess_or_cannot_parse_is_refused(tmp_path: Path, date_format: str) -> None:
+    load_error(write(tmp_path, "Date,Close\n03/04/2020,1\n04/04/2020,2\n"), "is not a strptime format",
+               date_format=date_format)
+
+
+def test_aware_dates_with_changing_offsets_become_naive_utc_with_a_format_or_day_first(tmp_path: Path) -> None:
+    """Daylight saving changes the offset between rows: both the explicit format and the detected day-first order
+    give the same naive UTC clock instead of pandas' mixed-time-zone error."""
+    rows = [("13/01/2020 10:00+01:00", "2020-01-13 10:00+0100"), ("14/01/2020 10:00+02:00", "2020-01-14 10:00+0200")]
+    expected = [pd.Timestamp("2020-01-13 09:00"), pd.Timestamp("2020-01-14 08:00")]
+    day_first = write(tmp_path, "Date,Close\n" + "".join(f"{a},{i}\n" for i, (a, _) in enumerate(rows)), "a.csv")
+    explicit = write(tmp_path, "Date,Close\n" + "".join(f"{b},{i}\n" for i, (_, b) in enumerate(rows)), "b.csv")
+    assert list(load_csv(day_first).dates) == expected
+    assert list(load_csv(explicit, date_format="%Y-%m-%d %H:%M%z").dates) == expected
