@@ -88,6 +88,8 @@ BAD_ARGS = {
                                      "--lookback 3 is shorter than the season of seasonal_naive (season 5)"),
     "bad horizon multiple": (["--horizon", "7"], "multiple of the horizon"),
     "empty results folder": (["--results-dir", ""], "--results-dir is empty"),
+    "absurd seeds": (["--seeds", "100000"], "--seeds must be at most 1000"),
+    "empty dataset name": (["--dataset", ""], "--dataset needs a name"),
     "a path as a dataset name": (["--dataset", "random_walk,../../x"], "unknown dataset '../../x'"),
     "too few test origins": (["--test-size", "2"], "leaves 2 forecast origins per test period"),
     "one origin at a long horizon": (["--horizon", "30", "--test-size", "30"], "use --test-size 150 or more"),
@@ -125,6 +127,7 @@ def test_our_datasets_folder_never_shadows_the_datasets_library(tmp_path):
     (["ui", "--port", "-1"], "--port must be at least 1"),
     (["calibrate", "--replications", "1", "--output", "."], "is a folder: name the report file"),
     (["report", "--results-dir", ""], "--results-dir is empty"),
+    (["calibrate", "--length", "2000000000"], "--length must be at most 1e+06"),
 ])
 def test_other_commands_check_their_options_before_any_work(args, expected, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

@@ -123,6 +123,9 @@ def seeds_from_list(values: list) -> tuple[int, ...]:
     return tuple(values)
 
 
+MAX_SEEDS = 1000  # a stated limit: every seed trains every network once
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
     """'5' -> seeds 0..4; '0,1,2' -> those seeds."""
     try:
@@ -130,12 +133,16 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             count = int(text)
             if count < 1:
                 raise BenchmarkError(f"--seeds must be at least 1, got {count}")
+            if count > MAX_SEEDS:
+                raise BenchmarkError(f"--seeds must be at most {MAX_SEEDS}, got {count}")
             return tuple(range(count))
         seeds = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise BenchmarkError(f"--seeds takes a count or a comma list of integers, got '{text}'") from None
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise BenchmarkError(f"--seeds must list distinct non-negative integers, got '{text}'")
+    if len(seeds) > MAX_SEEDS:
+        raise BenchmarkError(f"--seeds must list at most {MAX_SEEDS} seeds, got {len(seeds)}")
     return seeds
 
 

@@ -52,6 +52,7 @@ class Setting:
     presets: Mapping[str, object] = field(default_factory=dict)  # preset name -> its value
     choices: tuple | None = None
     minimum: float | None = None  # inclusive
+    maximum: float | None = None  # inclusive: a stated limit on sizes
     positive: bool = False  # strictly above zero (and finite)
     hashed: bool | Callable[[Mapping], bool] = True
     sweepable: bool = False  # a `--set` / `[sweep]` key
@@ -313,6 +314,8 @@ def check_value(setting: Setting, value) -> None:
         raise BenchmarkError(f"{setting.flag_name} must be positive, got {value}")
     if setting.minimum is not None and value < setting.minimum:
         raise BenchmarkError(f"{setting.flag_name} must be at least {setting.minimum:g}, got {value}")
+    if setting.maximum is not None and value > setting.maximum:
+        raise BenchmarkError(f"{setting.flag_name} must be at most {setting.maximum:g}, got {value}")
 
 
 def file_keys(table: Iterable[Setting] = TABLE) -> dict[str, tuple[type, ...]]:
@@ -435,7 +438,8 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
         _shared("seeds", type=int, default=2, minimum=1, help="seeds per network (default 2)", parse=None,
                 metavar="N"),
         _shared("epochs", default=5, help="epochs at most (default 5)"),
-        Setting("length", int, "points per series (default 1000)", "calibrate", default=1000, minimum=1,
+        Setting("length", int, "points per series (default 1000, at most 1000000)", "calibrate", default=1000,
+                minimum=1, maximum=1_000_000,
                 metavar="N"),
         _shared("test_size", default=250, help="test points, and as many validation points (default 250)"),
         _shared("metric", help="headline metric and test loss (default mae)"),

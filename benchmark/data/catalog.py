@@ -89,6 +89,8 @@ def expand(names: list[str]) -> list[str]:
             out += named_groups[name]
         else:
             out.append(name)
+    if not out:
+        raise BenchmarkError(f"--dataset needs a name (known: {', '.join([*known, *named_groups])})")
     return list(dict.fromkeys(out))
 
 
