@@ -128,6 +128,7 @@ def test_our_datasets_folder_never_shadows_the_datasets_library(tmp_path):
     (["calibrate", "--replications", "1", "--output", "."], "is a folder: name the report file"),
     (["report", "--results-dir", ""], "--results-dir is empty"),
     (["calibrate", "--length", "2000000000"], "--length must be at most 1e+06"),
+    (["ui"], "no tracking store at"),
 ])
 def test_other_commands_check_their_options_before_any_work(args, expected, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -135,3 +136,18 @@ def test_other_commands_check_their_options_before_any_work(args, expected, tmp_
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ui_refuses_a_port_another_program_listens_on(tmp_path, capsys):
+    import socket
+
+    from benchmark.tracking import Tracker
+
+    store = f"sqlite:///{tmp_path / 'm.db'}"
+    Tracker(store).ensure_store()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["ui", "--tracking-uri", store, "--port", str(port)]) == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err

@@ -22,7 +22,8 @@ def serve(uri: str | None, port: int, experiment: str | None) -> int:
     uri = tracking.default_tracking_uri() if uri is None else uri
     if tracking.is_remote(uri):
         raise BenchmarkError(f"{uri} is already a server: open it in a browser")
-    tracking.check_reachable(uri)
+    tracking.check_reachable(uri, must_exist=True)  # a mistyped path must not become an empty store
+    _check_port_free(port)
     tracker = tracking.Tracker(uri)
     tracker.ensure_store()
     experiment_id = tracker.find_experiment(experiment)
@@ -43,6 +44,18 @@ def serve(uri: str | None, port: int, experiment: str | None) -> int:
         server.terminate()
         server.wait(timeout=10)
     return 0
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a port another program already listens on, before starting anything (otherwise that program's
+    /health could answer for ours)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise BenchmarkError(f"port {port} on 127.0.0.1 is already in use by another program: choose another "
+                                 "with --port")
 
 
 def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
