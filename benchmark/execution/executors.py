@@ -52,6 +52,9 @@ def init_worker(threads: int, parent: int | None = None, backend: str = backends
     for it."""
     if parent is not None:
         die_with_parent(parent)
+    # Ctrl-C reaches every process of the terminal's group: the parent alone handles it (it stops the pool and
+    # marks the runs), so a worker never prints a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     backends.select(backend, threads)
     backends.configure(backend)
 
