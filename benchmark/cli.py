@@ -213,6 +213,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return ui.serve(args.tracking_uri, args.port, args.experiment)
 
 
+INTERRUPTED = {  # what an interruption leaves, per command: only `run` resumes
+    "run": "finished trials are kept; rerun the same command to resume",
+    "report": "the leaderboard files are as they were (each is written whole or not at all); rerun to rebuild",
+    "calibrate": "nothing was written; calibrate starts over when rerun (its draws are seeded: same numbers)",
+    "perf": "rerun to measure again",
+}
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -233,5 +241,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted: finished trials are kept; rerun the same command to resume", file=sys.stderr)
+        print(f"interrupted: {INTERRUPTED.get(args.command, 'nothing was written')}", file=sys.stderr)
         return EXIT_INTERRUPTED
