@@ -320,8 +320,16 @@ class Tracker:
                 return found.experiment_id
             db = _sqlite_path(self.uri)
             artifact_location = (db.parent / "mlartifacts").as_uri() if db is not None else None
-            return self.client.create_experiment(name, artifact_location=artifact_location,
-                                                 tags={NOTE: f"{about} {EXPERIMENT_GUIDE}".strip()})
+            try:
+                return self.client.create_experiment(name, artifact_location=artifact_location,
+                                                     tags={NOTE: f"{about} {EXPERIMENT_GUIDE}".strip()})
+            except Exception:
+                # create-or-get: on a server the lock above is this host's only, and another client may have
+                # created it between our look and our create (MLflow's RESOURCE_ALREADY_EXISTS)
+                found = self.client.get_experiment_by_name(name)
+                if found is None:
+                    raise
+                return found.experiment_id
 
     def find_experiment(self, name: str | None = None) -> str | None:
         """An existing experiment's id by name, or the most recently updated benchmark experiment (None if none)."""

@@ -51,3 +51,23 @@ def test_a_panel_is_every_dataset_its_invocation_ran_in_any_experiment_latest_fi
     members = tracker.panel(shared, last)
     assert [(e, r.params["dataset"]) for e, r in members] == [(shared, "msft"), (shared, "vix"), (other, "wti")]
     assert all(r.tags[INVOCATION] == "new" for _, r in members)
+
+
+def test_an_experiment_another_client_created_first_is_used_not_an_error(tmp_path, monkeypatch):
+    """Several clients on a fresh server: one looks, another creates, the first's create is refused by MLflow
+    (RESOURCE_ALREADY_EXISTS); the experiment is then the other's, not a traceback."""
+    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    other = Tracker(tracker.uri)
+    real = tracker.client.get_experiment_by_name
+    calls = []
+
+    def racing_lookup(name):
+        calls.append(name)
+        if len(calls) == 1:  # our first look sees nothing, then the other client creates it
+            other.client.create_experiment(name)
+            return None
+        return real(name)
+
+    monkeypatch.setattr(tracker.client, "get_experiment_by_name", racing_lookup)
+    experiment = tracker.experiment("forecast-benchmark/raced")
+    assert experiment == real("forecast-benchmark/raced").experiment_id and len(calls) == 2
