@@ -346,12 +346,13 @@ def friedman_across(tables: Mapping[str, pd.DataFrame], metric: str, alpha: floa
     return significance.friedman(scores, alpha)
 
 
-def architecture_equivalence(results: StoredResults) -> pd.DataFrame:
+def architecture_equivalence(results: StoredResults, losses: pd.DataFrame | None = None) -> pd.DataFrame:
     """Which architectures are equivalent to each other: every pair of stochastic models (seed-averaged daily
     losses), two one-sided tests that their loss difference lies within ± the declared margin of persistence's
-    mean loss, Holm-adjusted over the pairs (a family of its own, declared by the run's margin and α)."""
+    mean loss, Holm-adjusted over the pairs (a family of its own, declared by the run's margin and α). `losses`:
+    the results' `daily_losses`, when already computed."""
     meta = results.meta
-    losses = daily_losses(results)
+    losses = daily_losses(results) if losses is None else losses
     models = list(results.stochastic.drop_duplicates("model")["model"])
     pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]]
     if not pairs:

@@ -189,6 +189,7 @@ class Section:
     pvalues: pd.DataFrame
     figures: dict[str, str]  # title -> path relative to the results folder
     text: str
+    losses: pd.DataFrame  # the headline metric's loss at every scored point, per table row (`daily_losses`)
     lead: pd.DataFrame | None = None  # errors and tests by lead time (horizon > 1)
 
     @property
@@ -236,16 +237,17 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
         for name, (title, fig) in drawn.items():
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
+        losses = daily_losses(results)  # once per section: the pairs, the panel's pooling and daily-losses.csv
         text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead, folds=folds,
-                      pairs=architecture_equivalence(results))
-        sections.append(Section(uri, results, table, pvalues, paths, text, lead))
+                      pairs=architecture_equivalence(results, losses))
+        sections.append(Section(uri, results, table, pvalues, paths, text, losses, lead))
     if not many:
         return Report(sections, sections[0].text, figures)
     tables = {s.results.meta.dataset: s.table for s in sections}
     metas = {s.results.meta.dataset: s.results.meta for s in sections}
     first = sections[0].results.meta
     across = friedman_across(tables, first.metric, first.alpha, candidates(tables))
-    pooled = pooled_across({s.results.meta.dataset: daily_losses(s.results) for s in sections}, first.metric,
+    pooled = pooled_across({s.results.meta.dataset: s.losses for s in sections}, first.metric,
                            first.reference)
     figure = None
     if across is not None:
@@ -270,7 +272,7 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     atomic_write(out / "LEADERBOARD.md", lambda p: p.write_text(report.text + "\n"))
     frame = pd.concat([s.frame for s in report.sections])
     atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
-    losses = pd.concat([daily_losses(s.results).pipe(_labelled, s.results.meta) for s in report.sections])
+    losses = pd.concat([s.losses.pipe(_labelled, s.results.meta) for s in report.sections])
     atomic_write(out / LOSSES_FILE, lambda p: csv_safe(losses).to_csv(p, index=False))
     if log_to_parent:
         for section in report.sections:
