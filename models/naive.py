@@ -1,7 +1,8 @@
-"""Naive persistence: tomorrow equals today. The reference every model must beat."""
+"""Naive persistence: tomorrow equals today; its intervals, a random walk. The reference every model must beat."""
 
 FAMILY = "estimator"  # fit(x, y) / predict(x); deterministic, so it runs once (no seeds)
 REFERENCE = True  # every other model is judged against this one
+QUANTILES = True  # its distribution: a Gaussian random walk with the training period's volatility
 DEFAULTS = {}
 
 

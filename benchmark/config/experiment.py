@@ -111,8 +111,6 @@ def validate(config: ExperimentConfig) -> None:
     if recursive and config.covariates:
         raise BenchmarkError("--covariates needs --strategy direct: a recursive forecast would need the columns' "
                              "future values")
-    if recursive and config.quantiles:
-        raise BenchmarkError("--quantiles needs --strategy direct: quantiles cannot be fed back as inputs")
 
 
 def seeds_from_list(values: list) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ from benchmark.data.catalog import DEFAULT_DATASET
 from benchmark.data.series import FILL_METHODS
 from benchmark.errors import BenchmarkError
 from benchmark.models.backends import BACKENDS
+from benchmark.models.conformal import METHODS as INTERVAL_METHODS
 from benchmark.models.optimization import LOSSES, OPTIMIZERS
 from benchmark.pipeline.windows import SCALERS, STRATEGIES, WINDOW_TYPES
 
@@ -109,8 +110,9 @@ def column_names(value) -> tuple[str, ...]:
 
 
 def quantile_levels(value) -> tuple[float, ...]:
-    """'0.05,0.5,0.95' or [0.05, 0.5, 0.95] -> (0.05, 0.5, 0.95): distinct levels strictly between 0 and 1,
-    sorted."""
+    """'0.05,0.5,0.95' or [0.05, 0.5, 0.95] -> (0.05, 0.5, 0.95): distinct levels strictly between 0 and 1, in
+    ascending order (a list out of order is refused rather than reordered: it is likely a typo); text naming no
+    level is refused, an empty list means none."""
     try:
         if isinstance(value, str):
             levels = tuple(float(p) for p in value.split(",") if p.strip())
@@ -120,9 +122,13 @@ def quantile_levels(value) -> tuple[float, ...]:
             raise ValueError
     except (TypeError, ValueError):
         raise BenchmarkError(f"--quantiles takes a comma list of levels between 0 and 1, got {value!r}") from None
+    if not levels and isinstance(value, str):
+        raise BenchmarkError(f"--quantiles names no level, got {value!r} (leave it out for point forecasts only)")
     if any(not 0 < q < 1 for q in levels) or len(set(levels)) != len(levels):
         raise BenchmarkError(f"--quantiles needs distinct levels strictly between 0 and 1, got {value!r}")
-    return tuple(sorted(levels))
+    if list(levels) != sorted(levels):
+        raise BenchmarkError(f"--quantiles needs its levels in ascending order, got {value!r}")
+    return levels
 
 
 def _both(classic, default) -> dict:
@@ -168,10 +174,15 @@ TABLE: tuple[Setting, ...] = (
             "(a one-step model fed its own forecasts); statistical models always use their own recursion",
             "protocol", default="direct", choices=STRATEGIES,
             hashed=lambda values: values["strategy"] != "direct" and values["horizon"] > 1),
-    Setting("quantiles", tuple, "quantile levels to forecast besides the point, e.g. 0.05,0.5,0.95, by the models "
-            "that emit quantiles (QUANTILES = True in the model file): columns q0.05, ... of the forecast table",
+    Setting("quantiles", tuple, "quantile levels to forecast besides the point, e.g. 0.05,0.1,0.5,0.9,0.95: from a "
+            "model's own distribution (QUANTILES = True in its file), else conformal (--intervals); scored and "
+            "tested in the leaderboard's probabilistic section; columns q0.05, ... of the forecast table",
             "protocol", default=(), metavar="LEVELS", parse=str, file_types=(str, list), coerce=quantile_levels,
             hashed=lambda values: bool(values["quantiles"])),
+    Setting("intervals", str, "how a model without its own predictive distribution gets its --quantiles: split "
+            "(split conformal on its validation errors per lead time) or adaptive (adaptive conformal inference "
+            "over the test origins, for errors that are not exchangeable); see docs/intervals.md", "protocol",
+            default="split", choices=INTERVAL_METHODS, hashed=lambda values: bool(values["quantiles"])),
     Setting("scaler", str, "minmax / standard: fitted on the training part; window: each window's own level and "
             "spread", "protocol", presets=_both("minmax", "window"), choices=SCALERS, sweepable=True),
     Setting("test_size", int, "points in the test period", "protocol", presets=_both(60, 250), minimum=1,

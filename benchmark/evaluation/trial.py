@@ -20,7 +20,8 @@ from benchmark.data import catalog
 from benchmark.errors import BenchmarkError
 from benchmark.evaluation.forecasts import forecast_table
 from benchmark.evaluation.metrics import frame_metrics, lead_time_metrics
-from benchmark.models import registry
+from benchmark.evaluation.scores import frame_scores
+from benchmark.models import conformal, registry
 from benchmark.models.contract import Fit, ModelSpec, TrialFailed
 from benchmark.models.training import fit_model
 from benchmark.pipeline.windows import Prepared, prepare_folds
@@ -124,6 +125,25 @@ def check_forecasts(prepared: Prepared, predicted: np.ndarray, fold: int) -> Non
                           f"{worst:.6g}){where}")
 
 
+def test_quantiles(fit: Fit, prepared: Prepared, config: ExperimentConfig, fold: int) -> np.ndarray:
+    """[n_test, horizon, levels] quantile forecasts on the price scale, ascending along the levels: the model's own
+    (`fit.test_quantiles`) or conformal from its validation errors (`benchmark.models.conformal`)."""
+    levels, test = tuple(config.quantiles), prepared.test
+    scaled = fit.test_quantiles
+    if scaled is None:
+        scored = prepared.val_forecast
+        if fit.val_scaled is None or scored is None or not len(scored):
+            raise TrialFailed("conformal intervals need the model's validation forecasts, and it made none")
+        errors = scored.targets - np.asarray(fit.val_scaled, dtype=np.float64).reshape(len(scored), -1)
+        point = np.asarray(fit.test_scaled, dtype=np.float64).reshape(len(test), -1)
+        scaled = conformal.conformal(config.intervals, errors, point, test.targets, levels)
+    prices = np.asarray(scaled, dtype=np.float64) * test.scale[..., None] + test.loc[..., None]
+    where = f" (fold {fold})" if fold else ""
+    if not np.all(np.isfinite(prices)):
+        raise TrialFailed(f"{int((~np.isfinite(prices)).sum())} quantile forecasts are not finite{where}")
+    return np.sort(prices, axis=2)  # quantiles never cross
+
+
 def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
               seed: int | None) -> tuple[pd.DataFrame, list[Fit], float]:
     """Train one model per fold (each on its own scaled training part); every fold's test predictions and the
@@ -132,9 +152,7 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
         check_forecasts(prepared, prepared.test.inverse(fit.test_scaled), k)
-        quantiles = None
-        if fit.test_quantiles is not None:  # [n, horizon, levels] scaled -> price scale, window by window
-            quantiles = fit.test_quantiles * prepared.test.scale[..., None] + prepared.test.loc[..., None]
+        quantiles = test_quantiles(fit, prepared, config, k) if config.quantiles else None
         frames.append(forecast_table(prepared, prepared.test.inverse(fit.test_scaled), k, quantiles,
                                      tuple(config.quantiles)))
         if fit.val_scaled is not None:  # the validation windows as the test is forecast (H steps, either strategy)
@@ -162,6 +180,7 @@ def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config:
     if best:
         metrics["best_epoch"] = float(np.mean(best))
     metrics.update(lead_time_metrics(frame))
+    metrics.update(frame_scores(frame))
     if len(fits) > 1:
         for k, fold in frame.groupby("fold"):
             metrics.update({f"fold{k}.{name}": v for name, v in frame_metrics(fold).items()

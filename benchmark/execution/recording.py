@@ -21,6 +21,7 @@ from benchmark.evaluation.trial import (
     trial_hyperparameters,
 )
 from benchmark.models import registry
+from benchmark.models.adapters import quantile_source
 from benchmark.pipeline.windows import Prepared
 from benchmark.tracking import PREDICTIONS, DataInput, Tracker
 from benchmark.tracking.params import TrialParams, seed_text
@@ -37,6 +38,7 @@ def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[
         settings=config.logged_settings(), train_windows=len(last.train), val_windows=len(last.val) if last.val else 0,
         test_points=sum(f.test.y.size for f in folds), dates=overall_dates(folds),
         fold_dates=tuple(f.split_dates() for f in folds), hyperparameters=hyperparams, sweep=dict(config.sweep),
+        interval_source=quantile_source(model, config) if config.quantiles else "",
     ).to_params()
 
 

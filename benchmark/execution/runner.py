@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 import uuid
@@ -22,6 +23,8 @@ from benchmark.evaluation.trial import SKIPPED, TrialResult, TrialSpec, model_ha
 from benchmark.execution import executors
 from benchmark.files import check_writable
 from benchmark.models import backends, registry
+from benchmark.models.adapters import quantile_source
+from benchmark.models.conformal import calibration_points, reachable
 from benchmark.tracking import Tracker, seed_text
 
 
@@ -153,12 +156,30 @@ def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id:
 def check_capabilities(config: ExperimentConfig) -> None:
     """Settings that only some models honour need at least one model of the run that declares the capability
     (the others forecast as before: baselines read the target alone and emit points)."""
-    needs = {"covariates": ("channels", "CHANNELS", "accepts extra input channels"),
-             "quantiles": ("quantiles", "QUANTILES", "emits quantiles")}
-    for setting, (capability, constant, what) in needs.items():
-        if getattr(config, setting) and not any(getattr(registry.get(m), capability) for m in config.models):
-            raise BenchmarkError(f"--{setting}: no model of this run {what} ({constant} = True in its model file; "
-                                 f"models: {', '.join(config.models)})")
+    if config.covariates and not any(registry.get(m).channels for m in config.models):
+        raise BenchmarkError(f"--covariates: no model of this run accepts extra input channels (CHANNELS = True in "
+                             f"its model file; models: {', '.join(config.models)})")
+
+
+def check_intervals(config: ExperimentConfig) -> None:
+    """Conformal quantiles come from validation errors: a run with --quantiles whose models need them (every model
+    without its own distribution) needs a validation period long enough to reach every declared level."""
+    if not config.quantiles:
+        return
+    conformal = [m for m in config.models if quantile_source(registry.get(m), config) != "model"]
+    if not conformal:
+        return
+    points = calibration_points(config.val_size, config.horizon)
+    if points == 0:
+        raise BenchmarkError(f"--quantiles: {', '.join(conformal)} get conformal intervals from their validation "
+                             "errors, and this protocol has no validation period (--val-size 0, the classic "
+                             "preset's): use --val-size 250, or --preset default")
+    if not reachable(config.quantiles, points):
+        low = min(min(config.quantiles), 1 - max(config.quantiles))
+        raise BenchmarkError(f"--quantiles: a level of {low:g} from the tail needs at least "
+                             f"{math.ceil(1 / low - 1 - 1e-9)} validation errors per lead time for a finite "
+                             f"conformal interval; --val-size {config.val_size} at --horizon {config.horizon} "
+                             f"gives {points}")
 
 
 MIN_ORIGINS = 5  # test forecast origins per fold the verdict's tests need (a t test on n - 1 degrees of freedom)
@@ -196,6 +217,7 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     if not str(config.results_dir).strip():
         raise BenchmarkError("--results-dir is empty: name a folder (default: results)")
     check_capabilities(config)
+    check_intervals(config)
     check_statistics(config)
     tracking.check_reachable(uri)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here

@@ -36,6 +36,13 @@ class EstimatorAdapter(Adapter):
     name = "estimator"
     supports = frozenset({"channels", "quantiles"})
 
+    def quantile_source(self, spec, config) -> str:
+        # An estimator's own quantiles are of the forecasts it emits: a recursive run trains one-step estimators,
+        # whose H-step quantiles are conformal.
+        if config.strategy == "recursive" and config.horizon > 1:
+            return f"conformal ({config.intervals})"
+        return super().quantile_source(spec, config)
+
     def fit(self, spec, hyperparams, prepared, config, seed):
         start = time.perf_counter()
         shape = (prepared.lookback, prepared.channels if spec.channels else 1)
@@ -48,7 +55,7 @@ class EstimatorAdapter(Adapter):
 
         predictions = test_forecasts(predict, prepared, spec)
         quantiles = None
-        if spec.quantiles and config.quantiles:
+        if config.quantiles and self.quantile_source(spec, config) == "model":
             quantiles = np.asarray(estimator.predict_quantiles(model_inputs(spec, prepared.test),
                                                                tuple(config.quantiles)), dtype=np.float64)
         return Fit(predictions, val_forecasts(predict, prepared, spec), train_seconds=time.perf_counter() - start,
@@ -76,7 +83,7 @@ class SeriesAdapter(Adapter):
         if not np.all(np.isfinite(predictions)):
             raise TrialFailed("the model forecast non-finite values")
         quantiles = None
-        if spec.quantiles and config.quantiles:
+        if config.quantiles and self.quantile_source(spec, config) == "model":
             prices = forecaster.forecast_quantiles(values, test.origins, prepared.horizon, tuple(config.quantiles))
             quantiles = (np.asarray(prices, dtype=np.float64) - test.loc[..., None]) / test.scale[..., None]
         return Fit(predictions, val_scaled, train_seconds=time.perf_counter() - start, test_quantiles=quantiles)
@@ -84,6 +91,11 @@ class SeriesAdapter(Adapter):
 
 ADAPTERS = {adapter.name: adapter for adapter in (KerasAdapter(), EstimatorAdapter(), SeriesAdapter())}
 CAPABILITY_NAMES = {field: constant for constant, field in CAPABILITIES.items()}  # field -> module constant
+
+
+def quantile_source(spec, config) -> str:
+    """Where a trial's --quantiles come from: "model" (its own predictive distribution) or "conformal (METHOD)"."""
+    return spec.adapter.quantile_source(spec, config)
 
 
 def for_family(family: str) -> Adapter | None:

@@ -12,16 +12,29 @@ import numpy as np
 
 
 class Persistence:
-    """Every future step equals the last observed value."""
+    """Every future step equals the last observed value. Its distribution (`predict_quantiles`): a driftless
+    Gaussian random walk whose daily step has the root-mean-square of the training windows' one-step changes, so
+    the h-step quantile at level τ is the last value + z_τ σ √h (scaled units: relative to each window's spread
+    under the per-window scaler)."""
 
     def __init__(self, horizon: int):
         self.horizon = horizon
+        self.step_sd = float("nan")
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Persistence:
+        changes = np.asarray(y, dtype=float)[:, 0] - np.asarray(x, dtype=float)[:, -1, 0]
+        self.step_sd = float(np.sqrt(np.mean(changes**2))) if len(changes) else float("nan")
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.repeat(x[:, -1, :1], self.horizon, axis=1)  # [n, lookback, 1] -> [n, horizon]
+
+    def predict_quantiles(self, x: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+        from scipy.stats import norm
+
+        spread = self.step_sd * np.sqrt(np.arange(1, self.horizon + 1))  # [horizon]
+        z = norm.ppf(np.asarray(levels, dtype=float))  # [levels]
+        return self.predict(x)[:, :, None] + spread[None, :, None] * z[None, None, :]
 
 
 class Drift(Persistence):

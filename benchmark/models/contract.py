@@ -10,8 +10,9 @@ A model file holds a docstring, `DEFAULTS` (its hyper-parameters) and
   `SeriesForecaster`: a statistical model fitted on the training part of the price series, then forecasting from
   every test origin with fixed parameters);
 - capabilities, each True or False and checked at load against what the adapter supports:
-  `QUANTILES` (emits quantile forecasts at the run's `--quantiles` levels: `predict_quantiles` /
-  `forecast_quantiles`), `CHANNELS` (accepts extra input channels: the run's `--covariates` after the target);
+  `QUANTILES` (forecasts its own quantiles at the run's `--quantiles` levels: `predict_quantiles` /
+  `forecast_quantiles`; a model without it gets conformal quantiles from its validation errors), `CHANNELS`
+  (accepts extra input channels: the run's `--covariates` after the target);
 - `STOCHASTIC`: trained once per seed (default True for keras, False otherwise); a stochastic estimator gets its
   seed as `options.seed`;
 - `REFERENCE = True`: the model every other one is judged against (exactly one: `naive`);
@@ -116,6 +117,13 @@ class Adapter:
     def fit(self, spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: ExperimentConfig,
             seed: int | None) -> Fit:
         raise NotImplementedError
+
+    def quantile_source(self, spec: ModelSpec, config: ExperimentConfig) -> str:
+        """With --quantiles: "model" when the model forecasts its own distribution, else "conformal (METHOD)" (its
+        validation errors make them: `benchmark.models.conformal`)."""
+        if spec.quantiles and "quantiles" in self.supports:
+            return "model"
+        return f"conformal ({config.intervals})"
 
 
 class KerasBuilder(Protocol):

@@ -50,6 +50,28 @@ class _Transformed:
             return self._back(self._forecast(self._forward(used), origins, horizon))
 
 
+    def forecast_quantiles(self, values: np.ndarray, origins: np.ndarray, horizon: int,
+                           levels: tuple[float, ...]) -> np.ndarray:
+        """[len(origins), horizon, levels] quantiles of the model's own Gaussian forecast distribution on the
+        fitted scale, mapped back (a quantile of log prices exponentiated is the same quantile of prices); row i
+        uses values[:origins[i]] only."""
+        from scipy.stats import norm
+
+        origins = np.asarray(origins, dtype=np.int64)
+        if len(origins) == 0:
+            return np.zeros((0, horizon, len(levels)))
+        used = values[: int(origins.max())]
+        if self._use_log and np.any(used <= 0):
+            raise ValueError("a value at or below zero after the training part: cannot forecast on the log scale")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            forward = self._forward(used)
+            mean = self._forecast(forward, origins, horizon)
+            sd = self._forecast_sd(forward, origins, horizon)
+        z = norm.ppf(np.asarray(levels, dtype=float))
+        return self._back(mean[:, :, None] + sd[:, :, None] * z[None, None, :])
+
+
 class StateSpace(_Transformed):
     """A fitted statsmodels state-space model run with fixed parameters: one Kalman filter pass over the series,
     then each origin's h-step forecasts from its one-step-ahead predicted state.
@@ -80,6 +102,27 @@ class StateSpace(_Transformed):
             out[:, step] = (obs_intercept[:, None] + design @ state)[0]
             state = transition @ state + state_intercept[:, None]
         return out * self.unit
+
+    def _forecast_sd(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """The k-step forecast's standard deviation from origin o: sqrt(Z P_k Z' + H), P_1 = P_{o|o-1} and
+        P_{k+1} = T P_k T' + R Q R' (what `results.get_forecast` reports, tested against it), at the scale
+        estimated on the training part."""
+        applied = self.results.apply(values / self.unit)
+        filtered = applied.filter_results
+        # A model whose scale is concentrated out of the likelihood (ETS) re-estimates it from whatever values it is
+        # applied to, later test values included: the training fit's scale is the one that may set the width.
+        rescale = float(np.sqrt(self.results.scale / applied.scale)) if applied.scale > 0 else 1.0
+        design, transition = filtered.design[..., 0], filtered.transition[..., 0]
+        selection, state_cov, obs_cov = filtered.selection[..., 0], filtered.state_cov[..., 0], \
+            filtered.obs_cov[..., 0]
+        noise = selection @ state_cov @ selection.T
+        cov = np.moveaxis(filtered.predicted_state_cov[:, :, origins], 2, 0)  # [n, k, k]
+        out = np.empty((len(origins), horizon))
+        for step in range(horizon):
+            out[:, step] = np.sqrt(np.maximum(np.einsum("i,nij,j->n", design[0], cov, design[0]) + obs_cov[0, 0],
+                                              0.0))
+            cov = transition @ cov @ transition.T + noise
+        return out * self.unit * rescale
 
 
 class Arima(StateSpace):
@@ -127,6 +170,14 @@ class Theta(_Transformed):
 
         results = ThetaModel(train, deseasonalize=False).fit()
         self.alpha, self.slope = float(results.params["alpha"]), float(results.params["b0"])
+        self._results = results  # its innovation variance is estimated only when quantiles are asked for
+
+    def _forecast_sd(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """statsmodels' Theta interval: variance sigma² (1 + (h − 1)(1 + (alpha − 1)²)) at lead time h, sigma² of
+        an ARIMA(0,1,1) with drift fitted to the training part (`ThetaModelResults.prediction_intervals`)."""
+        steps = np.arange(horizon)
+        sd = np.sqrt((1 + steps * (1 + (self.alpha - 1) ** 2)) * float(self._results.sigma2))
+        return np.tile(sd, (len(origins), 1))
 
     def _forecast(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
         from scipy.signal import lfilter

@@ -37,7 +37,7 @@ from benchmark.tracking import FINISHED, StoredRun, Tracker
 
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "train_seconds", "epochs_run", "val_mae")
 COLUMNS = ["model", "seed", "kind", "stochastic", "reference", "status", "run_id", "start_time", "failure_reason",
-           "model_hash", *METRICS]
+           "model_hash", "interval_source", *METRICS]
 
 
 def trials_frame(uri: str, experiment_id: str, config_hash: str) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def _frame(runs: list[StoredRun]) -> pd.DataFrame:
                "stochastic": trial.stochastic, "reference": trial.reference,
                "status": run.status, "run_id": run.run_id,
                "start_time": run.start_time, "failure_reason": run.failure_reason,
-               "model_hash": run.key[2]}
+               "model_hash": run.key[2], "interval_source": trial.interval_source}
         row.update({m: run.metrics.get(m) for m in METRICS})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)

@@ -42,6 +42,7 @@ class TrialParams:
     fold_dates: tuple[Mapping[str, str], ...] = ()  # per backtest fold
     hyperparameters: Mapping[str, object] = field(default_factory=dict)
     sweep: Mapping[str, object] = field(default_factory=dict)
+    interval_source: str = ""  # with --quantiles: "model" (its own distribution) or "conformal (METHOD)"
 
     def to_params(self) -> dict[str, object]:
         params = {
@@ -53,6 +54,8 @@ class TrialParams:
             **self.dates,
             **{HYPERPARAMETER_PREFIX + k: v for k, v in self.hyperparameters.items()},
         }
+        if self.interval_source:
+            params["interval_source"] = self.interval_source
         if len(self.fold_dates) > 1:
             params["fold_dates"] = json.dumps(list(self.fold_dates))
         params.update({SWEEP_PREFIX + k: v for k, v in self.sweep.items()})
@@ -69,7 +72,7 @@ class TrialParams:
             return params[name] == "True" if name in params else otherwise
 
         own = {"model", "seed", "kind", "family", "stochastic", "reference", "dataset", "data", "dataset_checksum",
-               "train_windows", "val_windows", "test_points", "fold_dates"}
+               "train_windows", "val_windows", "test_points", "fold_dates", "interval_source"}
         dates = {k: v for k, v in params.items() if k.split("_")[0] in PARTS and k.endswith(("_start", "_end"))}
         return cls(
             model=params.get("model", ""), seed=params.get("seed", ""), kind=kind, family=params.get("family", ""),
@@ -85,4 +88,5 @@ class TrialParams:
             hyperparameters={k.removeprefix(HYPERPARAMETER_PREFIX): v for k, v in params.items()
                              if k.startswith(HYPERPARAMETER_PREFIX)},
             sweep={k.removeprefix(SWEEP_PREFIX): v for k, v in sorted(params.items()) if k.startswith(SWEEP_PREFIX)},
+            interval_source=params.get("interval_source", ""),
         )

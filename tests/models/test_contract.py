@@ -104,30 +104,46 @@ def test_a_quantile_model_s_columns_reach_the_forecast_table_and_the_stored_arti
     store = f"sqlite:///{tmp_path / 'q.db'}"
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--window", "20",
                      "--val-size", "40", "--test-size", "40", "--epochs", "1", "--jobs", "1",
-                     "--quantiles", "0.9,0.1,0.5", "--tracking-uri", store, "--experiment", "q",
+                     "--quantiles", "0.1,0.5,0.9", "--tracking-uri", store, "--experiment", "q",
                      "--results-dir", str(tmp_path / "out")])
     assert code == 0
-    predictions = benchmark.load(tracking_uri=store, experiment="q").predictions  # read back from the store
+    loaded = benchmark.load(tracking_uri=store, experiment="q")  # read back from the store
+    predictions = loaded.predictions
     assert list(predictions.columns[:len(COLUMNS)]) == COLUMNS
     assert quantile_levels(predictions) == (0.1, 0.5, 0.9)
     band = predictions[predictions["model"] == "band"]
     low, mid, high = (band[quantile_column(q)].to_numpy() for q in (0.1, 0.5, 0.9))
     assert len(band) == 40 and np.all(np.isfinite(low)) and np.all(low < mid) and np.all(mid < high)
     np.testing.assert_allclose(mid, band["predicted"], rtol=1e-9)  # the median of the band is its point
-    others = predictions[predictions["model"] != "band"]
-    assert others[quantile_column(0.1)].isna().all()  # point models emit no quantiles (and say nothing false)
+    # Every other model has quantiles too: its own distribution, or conformal from its validation errors.
+    quantiles = predictions[[quantile_column(q) for q in (0.1, 0.5, 0.9)]].to_numpy()
+    assert np.all(np.isfinite(quantiles)) and np.all(np.diff(quantiles, axis=1) >= 0)
+    trials = loaded.report.sections[0].results.trials
+    sources = dict(zip(trials["model"], trials["interval_source"], strict=True))
+    assert sources["band"] == sources["naive"] == sources["arima"] == "model"
+    assert sources["mlp"] == sources["linear"] == "conformal (split)"
 
 
-def test_quantiles_need_a_model_that_emits_them(tiny_csv, tmp_path, capsys):
-    code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--quantiles", "0.1,0.9",
-                     "--tracking-uri", f"sqlite:///{tmp_path / 'x.db'}", "--results-dir", str(tmp_path / "out")])
+def test_conformal_quantiles_need_a_validation_period_checked_before_any_work(tiny_csv, tmp_path, capsys):
+    code = cli.main(["run", "--data", str(tiny_csv), "--preset", "classic", "--models", "mlp", "--quantiles",
+                     "0.1,0.9", "--tracking-uri", f"sqlite:///{tmp_path / 'x.db'}", "--results-dir",
+                     str(tmp_path / "out")])
     assert code == 2
-    assert "--quantiles: no model of this run emits quantiles (QUANTILES = True" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--quantiles: " in err and "no validation period (--val-size 0" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.db").exists() and not (tmp_path / "out").exists()
+    code = cli.main(["run", "--data", str(tiny_csv), "--val-size", "40", "--test-size", "40", "--window", "20",
+                     "--models", "mlp", "--quantiles", "0.01,0.99", "--tracking-uri", f"sqlite:///{tmp_path / 'x.db'}",
+                     "--results-dir", str(tmp_path / "out")])
+    assert code == 2
+    assert "needs at least 99 validation errors per lead time" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()
 
 
 @pytest.mark.parametrize("text, message", [("0,0.5", "strictly between 0 and 1"), ("0.5,0.5", "distinct"),
-                                           ("low", "comma list of levels")])
+                                           ("low", "comma list of levels"), ("0.9,0.1", "ascending order"),
+                                           ("", "names no level"), (",", "names no level"),
+                                           ("1.5", "strictly between 0 and 1")])
 def test_bad_quantile_levels_are_refused_by_name(text, message):
     with pytest.raises(BenchmarkError, match=message):
         experiment.resolve("default", quantiles=text)

@@ -161,7 +161,8 @@ def test_the_contract_fields_of_the_registered_models():
         spec = registry.get(name)
         assert (spec.adapter.statistical, spec.stochastic, spec.cost, spec.kind) == (
             name in ("arima", "ets", "theta"), False, 0.0, "baseline")
-        assert spec.channels == (name == "linear") and not spec.quantiles
+        assert spec.channels == (name == "linear")
+        assert spec.quantiles == (name in ("naive", "arima", "ets", "theta"))  # their own distributions
     assert registry.get("mlp").hyperparameters == ("units", "dropout", "activation", "layers")
     assert registry.get("lstm").hyperparameters == ("units", "dropout", "layers")
     assert registry.get("naive").hyperparameters == ()

@@ -59,6 +59,56 @@ def test_theta_equals_statsmodels_at_the_end_of_training():
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
 
 
+@pytest.mark.parametrize("cls", [Arima, Ets])
+def test_state_space_quantiles_are_statsmodels_own_intervals_at_the_end_of_training(cls):
+    """At the end of training the applied model is the fitted one: its intervals are `get_forecast`'s."""
+    values = _walk()
+    model = cls().fit(values[:500])
+    ours = model.forecast_quantiles(values, np.array([500]), 5, (0.05, 0.5, 0.95))[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = model.results.get_forecast(5)
+    bounds = np.exp(np.asarray(theirs.conf_int(alpha=0.1)) * model.unit)
+    np.testing.assert_allclose(ours[:, 0], bounds[:, 0], rtol=1e-8)
+    np.testing.assert_allclose(ours[:, 2], bounds[:, 1], rtol=1e-8)
+    np.testing.assert_allclose(ours[:, 1], np.exp(np.asarray(theirs.predicted_mean) * model.unit), rtol=1e-10)
+
+
+def test_theta_quantiles_are_statsmodels_prediction_intervals_at_the_end_of_training():
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    values = _walk()
+    ours = Theta().fit(values[:500]).forecast_quantiles(values, np.array([500]), 5, (0.05, 0.95))[0]
+    bounds = ThetaModel(np.log(values[:500]), deseasonalize=False).fit().prediction_intervals(5, alpha=0.1)
+    np.testing.assert_allclose(ours, np.exp(bounds[["lower", "upper"]].to_numpy()), rtol=1e-8)
+
+
+@pytest.mark.parametrize("cls", [Arima, Ets, Theta])
+def test_no_interval_sees_a_value_at_or_after_its_origin(cls):
+    values = _walk()
+    model = cls().fit(values[:500])
+    before = model.forecast_quantiles(values, np.array([550]), 3, (0.1, 0.9))
+    changed = values.copy()
+    changed[550:] *= 1.3
+    after = model.forecast_quantiles(changed, np.array([550, 690]), 3, (0.1, 0.9))
+    np.testing.assert_allclose(before[0], after[0], rtol=1e-12)
+
+
+def test_persistence_quantiles_are_a_random_walk_with_the_training_volatility():
+    from scipy.stats import norm
+
+    from benchmark.models.baselines import Persistence
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 10, 1))
+    y = x[:, -1, :] + 0.5 * rng.normal(size=(300, 3))
+    model = Persistence(3).fit(x, y)
+    sigma = np.sqrt(np.mean((y[:, 0] - x[:, -1, 0]) ** 2))
+    q = model.predict_quantiles(x[:2], (0.1, 0.5, 0.9))
+    np.testing.assert_allclose(q[:, :, 1], np.repeat(x[:2, -1, :], 3, axis=1))
+    np.testing.assert_allclose(q[0, :, 2] - q[0, :, 1], norm.ppf(0.9) * sigma * np.sqrt([1, 2, 3]))
+
+
 def test_arima_chooses_its_orders_on_training_data_only():
     values = _walk()
     model = Arima().fit(values[:500])
