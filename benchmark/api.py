@@ -34,7 +34,7 @@ class Results:
     @property
     def predictions(self) -> pd.DataFrame:
         """Every scored test point of every finished trial: dataset, model, seed, fold, date, step, actual,
-        predicted (original price scale)."""
+        predicted (original price scale), and the quantile columns q0.05, ... of a run with --quantiles."""
         return pd.concat([s.results.predictions.assign(dataset=s.results.meta.dataset)
                           for s in self.report.sections], ignore_index=True)
 
@@ -43,6 +43,23 @@ class Results:
         """Errors and tests by lead time (one row per table row and step: mae, rmse, p_value, p_holm,
         significant), per dataset; None for one-step forecasts."""
         frames = [s.lead.assign(dataset=s.results.meta.dataset) for s in self.report.sections if s.lead is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    @property
+    def intervals(self) -> pd.DataFrame | None:
+        """With --quantiles: each row's coverage per central interval and lead time, with its tests (coverage,
+        exact 95% interval, Kupiec, independence and conditional-coverage p, Holm-adjusted, verdict), per dataset;
+        None for point forecasts only."""
+        frames = [s.coverage.assign(dataset=s.results.meta.dataset) for s in self.report.sections
+                  if s.coverage is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    @property
+    def spread(self) -> pd.DataFrame | None:
+        """With --quantiles: each row's proper scores (quantile loss, CRPS, wQL, interval scores) and its CRPS
+        skill against persistence with the spread family's tests, per dataset; None for point forecasts only."""
+        frames = [s.spread.assign(dataset=s.results.meta.dataset) for s in self.report.sections
+                  if s.spread is not None]
         return pd.concat(frames, ignore_index=True) if frames else None
 
     @property

@@ -157,7 +157,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from benchmark.config import settings
-    from benchmark.execution import calibration, procedures
+    from benchmark.execution import calibration, interval_calibration, procedures
     from benchmark.files import atomic_write
     from benchmark.models import registry
     from benchmark.render.calibration import render_calibration
@@ -184,7 +184,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     measured = procedures.calibrate_procedures(
         args.loss_draws, args.test_size, designs[0].config.alpha, designs[0].config.equivalence_margin, args.metric,
         args.losses, progress=lambda s: print(s, file=sys.stderr, flush=True)) if args.loss_draws else []
-    text = render_calibration(rates, command, designs, calibration.PROCESSES, boundary, measured)
+    intervals = interval_calibration.measure_intervals(
+        args.interval_draws, args.test_size, designs[0].config.alpha,
+        progress=lambda s: print(s, file=sys.stderr, flush=True)) if args.interval_draws else []
+    text = render_calibration(rates, command, designs, calibration.PROCESSES, boundary, measured, intervals)
     if args.output == "-":
         print(text, end="")
     else:

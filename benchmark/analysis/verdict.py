@@ -124,3 +124,40 @@ def noise_note(table: pd.DataFrame) -> str:
     if not pairs:
         return f"No neighbouring pair of rows is within training noise {scope}."
     return f"Within training noise of the row above {scope}: " + "; ".join(pairs) + "."
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def interval_verdict(spread: pd.DataFrame, coverage: pd.DataFrame, meta: RunMeta) -> str:
+    """The probabilistic verdict in words: the spread family (CRPS against persistence) and the coverage family."""
+    tested = spread[~spread["reference"]]
+    better, worse = tested[tested["better"]], tested[tested["worse"]]
+    spread_text = (f"Spread: {_count(len(tested), 'one-sided test')} of mean CRPS against {meta.reference} "
+                   f"persistence's random walk (Diebold–Mariano/HLN, Holm-adjusted at α = {meta.alpha:g}). ")
+    if len(better):
+        spread_text += "Lower CRPS than persistence: " + "; ".join(
+            f"{r['model']} (skill {_percent(r['skill'])} [{_percent(r['skill_low'])}, {_percent(r['skill_high'])}], "
+            f"adjusted p = {r['p_value_holm']:.2g})" for _, r in better.iterrows()) + "."
+    else:
+        spread_text += "No row has a significantly lower CRPS than persistence."
+    if len(worse):
+        spread_text += f" Significantly higher CRPS: {', '.join(worse['model'])}."
+    failed = coverage[~coverage["verdict"].isin(["not rejected", "untested"])]
+    steps = coverage["step"].nunique() if len(coverage) else 0
+    where = " and lead time" if steps > 1 else ""
+    cover_text = (f"Coverage: {_count(len(coverage), 'test')}, one per row, central interval{where} "
+                  "(Christoffersen's conditional coverage, Holm-adjusted over all of them at "
+                  f"α = {meta.alpha:g}). ")
+    if len(failed):
+        cover_text += "Rejected: " + "; ".join(
+            f"{r['model']} {100 * r['interval']:.10g}%" + (f" at step {r['step']}" if steps > 1 else "")
+            + f" ({r['verdict']}: covers {_percent(r['coverage'])} [{_percent(r['coverage_low'])}, "
+            f"{_percent(r['coverage_high'])}])" for _, r in failed.iterrows()) + "."
+        holding = sorted(set(coverage["model"]) - set(failed["model"]))
+        if holding:
+            cover_text += f" Not rejected for any interval: {', '.join(holding)}."
+    else:
+        cover_text += "No interval is rejected: every row's intervals are consistent with their nominal coverage."
+    return f"{spread_text} {cover_text} Not rejected is not proven: the table gives each coverage's 95% interval."

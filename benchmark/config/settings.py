@@ -459,6 +459,9 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
         Setting("loss_draws", int, "draws per source and scenario when measuring the verdict's procedures on "
                 "daily losses (skill intervals, TOST, SPA/StepM/MCS; default 500; 0 skips them)", "calibrate",
                 default=500, minimum=0, metavar="R"),
+        Setting("interval_draws", int, "random walks per case when measuring the interval tests (Kupiec, "
+                "Christoffersen) and conformal coverage (default 1000; 0 skips them)", "calibrate", default=1000,
+                minimum=0, maximum=1_000_000, metavar="R"),
         Setting("losses", str, "a leaderboard's daily-losses.csv to resample as the real source of those draws "
                 "(default: none, the simulated walks only)", "calibrate", metavar="PATH"),
         Setting("output", str, "the generated report ('-': print only; default results/CALIBRATION.md)",

@@ -115,7 +115,8 @@ def _seeds_text(seeds: tuple[int, ...]) -> str:
 
 def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, figures: dict[str, str],
            level: int = 1, extra: list[str] | None = None, lead: pd.DataFrame | None = None,
-           folds: FriedmanResult | None = None, pairs: pd.DataFrame | None = None) -> str:
+           folds: FriedmanResult | None = None, pairs: pd.DataFrame | None = None,
+           intervals: list[str] | None = None) -> str:
     """One dataset's leaderboard: a whole LEADERBOARD.md at level 1, a section of it at level 2. Every number
     comes computed (`table`, `pvalues`, `lead`, `folds`: the backtest's Friedman test over its folds)."""
     from tabulate import tabulate
@@ -154,6 +155,7 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
         "",
         *pair_lines(pairs, m, h2),
         *lead_time_lines(lead, m, h2),
+        *(intervals or []),
     ]
     lines += [line.replace("## ", f"{h2} ", 1) if line.startswith("## ") else line for line in extra or []]
     unfinished = results.failed

@@ -179,6 +179,47 @@ def lead_time_figure(lead: pd.DataFrame, metric: str, dataset: str, reference: s
     return fig
 
 
+def reliability_figure(reliability: pd.DataFrame, dataset: str):
+    """Nominal level against the share of actuals below that quantile, one line per model; the diagonal is a
+    calibrated forecast."""
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.plot([0, 1], [0, 1], color="black", lw=1, ls=":", label="calibrated")
+    sns.lineplot(reliability, x="level", y="observed", hue="model", style="model", markers=True, dashes=False, ax=ax)
+    ax.set(title=f"Reliability of the quantile forecasts ({dataset})", xlabel="quantile level (nominal)",
+           ylabel="share of test actuals below that quantile", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def fan_chart_figure(forecasts: dict[str, pd.DataFrame], models: list[str], dataset: str, zoom: int = 60):
+    """The last `zoom` one-step test forecasts of `models` as fans (each declared central interval a band, the point
+    a line) against the actual prices: one panel per model."""
+    from benchmark.evaluation.forecasts import quantile_column, quantile_levels
+    from benchmark.evaluation.scores import central_intervals
+
+    fig, axes = plt.subplots(len(models), 1, figsize=(10, 3.2 * len(models)), squeeze=False)
+    for ax, model in zip(axes[:, 0], models, strict=True):
+        frame = forecasts[model]
+        frame = frame[frame["step"] == 1].tail(zoom)
+        dates = pd.to_datetime(frame["date"])
+        intervals = central_intervals(quantile_levels(frame))
+        for k, (low, high, nominal) in enumerate(intervals):  # widest first, lightest
+            ax.fill_between(dates, frame[quantile_column(low)], frame[quantile_column(high)], color="#2e86c1",
+                            alpha=0.15 + 0.5 * k / max(len(intervals), 1), lw=0,
+                            label=f"{100 * nominal:.0f}% interval")
+        ax.plot(dates, frame["predicted"], color="#1b4f72", lw=1.2, label="forecast")
+        ax.plot(dates, frame["actual"], color="black", lw=1.2, marker=".", label="actual")
+        ax.set(title=f"{model}: one-step intervals, last {len(frame)} test points ({dataset})", xlabel="date",
+               ylabel="price (original scale)")
+        ax.legend(fontsize=8, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def all_figures(results, table, pvalues, lead: pd.DataFrame | None = None) -> dict:
     """name -> (title, figure) for the leaderboard."""
     extra = {}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.analysis import coverage
 from benchmark.analysis.comparison import (
     RunMeta,
     StoredResults,
@@ -30,8 +31,9 @@ from benchmark.analysis.comparison import (
 from benchmark.analysis.verdict import verdict
 from benchmark.config import settings, sweep
 from benchmark.errors import BenchmarkError
-from benchmark.evaluation.forecasts import conform
+from benchmark.evaluation.forecasts import conform, quantile_levels
 from benchmark.files import atomic_write, check_writable
+from benchmark.render.intervals import interval_lines
 from benchmark.render.leaderboard import csv_frame, csv_safe, render, render_many
 from benchmark.tracking import FINISHED, StoredRun, Tracker
 
@@ -191,10 +193,18 @@ class Section:
     text: str
     losses: pd.DataFrame  # the headline metric's loss at every scored point, per table row (`daily_losses`)
     lead: pd.DataFrame | None = None  # errors and tests by lead time (horizon > 1)
+    spread: pd.DataFrame | None = None  # with --quantiles: proper scores and the spread family (`coverage`)
+    coverage: pd.DataFrame | None = None  # with --quantiles: each interval's coverage tests
 
     @property
     def frame(self) -> pd.DataFrame:
-        return csv_frame(self.results, self.table)
+        frame = csv_frame(self.results, self.table)
+        if self.spread is None or self.spread.empty:
+            return frame
+        keep = [c for c in self.spread.columns if c not in ("reference",)]
+        scores = self.spread[keep].rename(columns={c: f"crps_{c}" if c.startswith(("skill", "p_", "better", "worse"))
+                                                   else c for c in keep if c != "model"})
+        return frame.merge(scores, on="model", how="left")
 
 
 @dataclass
@@ -237,10 +247,17 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
         for name, (title, fig) in drawn.items():
             rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
             figures[rel], paths[title] = fig, rel
+        spread = cover = None
+        probabilistic: list[str] = []
+        if quantile_levels(results.predictions):
+            spread, cover, probabilistic, more = _intervals(results, level=2 if many else 1)
+            for name, (title, fig) in more.items():
+                rel = f"figures/{results.meta.dataset}_{name}.png" if many else f"figures/{name}.png"
+                figures[rel], paths[title] = fig, rel
         losses = daily_losses(results)  # once per section: the pairs, the panel's pooling and daily-losses.csv
         text = render(results, table, pvalues, paths, level=2 if many else 1, extra=extra, lead=lead, folds=folds,
-                      pairs=architecture_equivalence(results, losses))
-        sections.append(Section(uri, results, table, pvalues, paths, text, losses, lead))
+                      pairs=architecture_equivalence(results, losses), intervals=probabilistic)
+        sections.append(Section(uri, results, table, pvalues, paths, text, losses, lead, spread, cover))
     if not many:
         return Report(sections, sections[0].text, figures)
     tables = {s.results.meta.dataset: s.table for s in sections}
@@ -259,6 +276,28 @@ def build_report(entries: list[tuple[str, str, list[str]]]) -> Report:
     return Report(sections, text, figures)
 
 
+def _intervals(results: StoredResults, level: int):
+    """The probabilistic section of a run with --quantiles: spread and coverage tables, its markdown and figures
+    (reliability diagram; fan chart of the two rows with the lowest CRPS and persistence)."""
+    from benchmark.render import plots
+
+    meta = results.meta
+    spread = coverage.spread_table(results.predictions, meta.reference, meta.alpha, meta.horizon)
+    cover = coverage.coverage_table(results.predictions, meta.alpha)
+    sources = {r.model: r.interval_source for r in results.finished.itertuples()
+               if isinstance(getattr(r, "interval_source", None), str) and r.interval_source}
+    lines = interval_lines(spread, cover, meta, sources, "#" * (level + 1))
+    figures = {}
+    if not spread.empty:
+        best = [m for m in spread["model"] if m != meta.reference][:2] + [meta.reference]
+        figures["reliability"] = ("Reliability of the quantile forecasts",
+                                  plots.reliability_figure(coverage.pit_table(results.predictions), meta.dataset))
+        figures["fan_chart"] = ("Intervals of the rows with the lowest CRPS, and persistence's",
+                                plots.fan_chart_figure(coverage.row_forecasts(results.predictions), best,
+                                                       meta.dataset))
+    return spread, cover, lines, figures
+
+
 def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
                  log_to_parent: bool = True) -> Report:
     """LEADERBOARD.md, leaderboard.csv, daily-losses.csv (what the tests ran on) and figures/ in `results_dir`
@@ -274,11 +313,16 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
     losses = pd.concat([s.losses.pipe(_labelled, s.results.meta) for s in report.sections])
     atomic_write(out / LOSSES_FILE, lambda p: csv_safe(losses).to_csv(p, index=False))
+    written = [out / "LEADERBOARD.md", out / "leaderboard.csv", out / LOSSES_FILE]
+    covered = [s.coverage.assign(dataset=s.results.meta.dataset) for s in report.sections if s.coverage is not None]
+    if covered:  # each interval's coverage and tests (a run with --quantiles)
+        intervals = pd.concat(covered, ignore_index=True)
+        atomic_write(out / INTERVALS_FILE, lambda p: csv_safe(intervals).to_csv(p, index=False))
+        written.append(out / INTERVALS_FILE)
     if log_to_parent:
         for section in report.sections:
             tracker, parent = Tracker(section.uri), section.results.meta.parent_run_id
-            tracker.log_existing(parent, [out / "LEADERBOARD.md", out / "leaderboard.csv", out / LOSSES_FILE],
-                                 "leaderboard")
+            tracker.log_existing(parent, written, "leaderboard")
             tracker.log_existing(parent, [out / rel for rel in section.figures.values()], "leaderboard/figures")
             log_trial_figures(tracker, section.results)
     return report
@@ -300,6 +344,7 @@ def check_not_narrower(results_dir: str | Path, datasets: list[str]) -> None:
                              f"{', '.join(lost)}")
 
 
+INTERVALS_FILE = "intervals.csv"  # with --quantiles: coverage and tests per row, central interval and lead time
 LOSSES_FILE = "daily-losses.csv"  # every scored point's loss per table row: what the tests ran on
 
 

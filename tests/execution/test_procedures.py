@@ -42,3 +42,21 @@ def test_right_skewed_differences_make_the_better_side_liberal_and_the_worse_sid
         better += significance.dm_test(rows[0] - reference, 1).pvalue < 0.05
         worse += significance.dm_test(rows[0] - reference, 1, "greater").pvalue < 0.05
     assert better / 2000 > 0.06 and worse / 2000 < 0.04
+
+
+def test_the_interval_measurements_find_size_power_and_conformal_coverage():
+    from benchmark.execution.interval_calibration import measure_intervals
+    from benchmark.render.calibration import interval_lines
+
+    rates = measure_intervals(150, 250, 0.05)
+    by = {(r.case, round(r.interval_level, 6), r.measure): r for r in rates}
+    size = by[("true quantiles (Gaussian walk)", 0.9, "CC test rejects")]
+    assert size.replications == 150 and size.interval[0] <= 0.05 <= size.interval[1]
+    assert by[("true quantiles 20% too narrow", 0.9, "CC test rejects")].rate > 0.8  # power
+    for method in ("split", "adaptive"):  # pooled over every test point of every draw
+        inside = by[(f"{method} conformal (Gaussian walk)", 0.8, "share of test points inside")]
+        assert inside.replications == 150 * 250 and abs(inside.rate - 0.8) < 0.01
+    garch = by[("split conformal, constant width (GARCH walk)", 0.9, "independence test rejects")]
+    assert garch.rate > size.rate and garch.nominal == "power"
+    text = "\n".join(interval_lines(rates))
+    assert "| true quantiles (Gaussian walk) " in text and "Clopper–Pearson" in text
