@@ -32,6 +32,7 @@ GOALS: tuple[Goal, ...] = (
     Goal("{grid}, suite `--jobs {best_jobs}` / plain sequential", "grid_ratio", 0.67),
     Goal("{grid}, fastest suite setting ({fastest}) / plain sequential", "fastest_grid_ratio", 0.40),
     # What `--jobs auto` budgets per worker, so meeting it means the memory cap never starves a worker.
+    Goal("default run with `--quantiles` / without (TensorFlow, interleaved pairs)", "quantile_ratio", 1.10),
     Goal("peak RSS per worker", "worker_rss_mb", WORKER_MEMORY / 2**20, unit="MB", digits=0, per_repeat=False),
     Goal("whole run at `--jobs {best_jobs}`: main + workers", "run_gb", "memory_gb", unit="GB", digits=1,
          per_repeat=False),

@@ -101,21 +101,32 @@ def measure_backends(config: PerfConfig, csv: Path, progress: Progress) -> dict[
     return out
 
 
-def measure_default(config: PerfConfig, csv: Path, progress: Progress) -> tuple[Measurement, ...]:
+def measure_default(config: PerfConfig, csv: Path, progress: Progress
+                    ) -> tuple[tuple[Measurement, ...], tuple[Measurement, ...]]:
     """The default run as a user runs it (`run --models all`, default preset), once per suite backend, each in a
-    fresh process at the best --jobs."""
+    fresh process at the best --jobs; and under TensorFlow with the declared --quantiles right after its plain
+    reference (more interleaved pairs for more repeats)."""
     if not config.default_run:
-        return ()
-    out = []
-    for backend in config.suite_backends:
-        name = f"default {backend}"
-        progress(f"[default run] {backend} ...")
+        return (), ()
+    out, quantiles = [], []
+
+    def once(backend: str, levels: tuple[float, ...] = ()) -> Measurement:
+        name = f"default {backend}" + (" --quantiles" if levels else "")
+        progress(f"[default run] {name.removeprefix('default ')} ...")
         job = {"probe": "default", "backend": backend, "jobs": config.best_jobs, "csv": str(csv),
-               **config.default_run}
-        result = run_child(job, csv.parent, name)
-        out.append(Measurement.from_dict({**result, "variant": name}))
-        progress(f"    {name}: {out[-1].wall:.1f} s")
-    return tuple(out)
+               "quantiles": list(levels), **config.default_run}
+        measured = Measurement.from_dict({**run_child(job, csv.parent, name), "variant": name})
+        progress(f"    {name}: {measured.wall:.1f} s")
+        return measured
+
+    backends = [b for b in config.suite_backends if config.default_backends is None or b in config.default_backends]
+    for backend in backends:
+        out.append(once(backend))
+        if backend == "tensorflow" and config.default_quantiles and config.quantile_repeats:
+            quantiles.append(once(backend, config.default_quantiles))  # right after its reference
+            for _ in range(config.quantile_repeats - 1):
+                quantiles += [once(backend), once(backend, config.default_quantiles)]
+    return tuple(out), tuple(quantiles)
 
 
 def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
@@ -131,6 +142,6 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
     scaling = measure_scaling(config, folder, progress)
     unroll = measure_unroll(config, csv, progress)
     backends = measure_backends(config, csv, progress)
-    default = measure_default(config, csv, progress)
+    default, quantiles = measure_default(config, csv, progress)
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
-                  default)
+                  default, quantiles)

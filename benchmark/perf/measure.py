@@ -114,9 +114,11 @@ def default_run(job: dict, started: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=Path(job["csv"]).parent) as folder:
         config = resolve("default", models=registry.select("all"), seeds=tuple(range(job["seeds"])),
                          jobs=job["jobs"], backend=job["backend"], tracking_uri=f"sqlite:///{folder}/perf.db",
-                         experiment="perf", results_dir=f"{folder}/results", **data, **overrides)
+                         experiment="perf", results_dir=f"{folder}/results", **data, **overrides,
+                         **({"quantiles": job["quantiles"]} if job.get("quantiles") else {}))
         trials = _run_and_report(config)
-    return _measurement(f"default {job['backend']}", started, trials)
+    return _measurement(f"default {job['backend']}" + (" --quantiles" if job.get("quantiles") else ""), started,
+                        trials)
 
 
 def _measurement(variant: str, started: float, trials: list[Trial]) -> dict:

@@ -64,7 +64,20 @@ def quantities(record: Record) -> dict[str, list[float]]:
     worker = max(m.worker_peak_rss_mb for m in best_runs)
     main = max(m.peak_rss_mb for m in best_runs)
     return {"per_trial_ratio": per_trial, "grid_ratio": grid, "fastest_grid_ratio": fastest, "worker_rss_mb": [worker],
-            "run_gb": [(main + config.best_jobs * worker) / 1024]}
+            "run_gb": [(main + config.best_jobs * worker) / 1024], "quantile_ratio": quantile_ratios(record)}
+
+
+def quantile_pairs(record: Record) -> list[tuple[Measurement, Measurement]]:
+    """(reference, with --quantiles) pairs of the TensorFlow default run, in run order."""
+    if not record.quantiles:
+        return []
+    reference = next(m for m in record.default if m.variant == "default tensorflow")
+    runs = [reference, *record.quantiles]
+    return [(runs[i], runs[i + 1]) for i in range(0, len(runs) - 1, 2)]
+
+
+def quantile_ratios(record: Record) -> list[float]:
+    return [q.wall / r.wall for r, q in quantile_pairs(record)]
 
 
 def fastest_variant(record: Record) -> str:
@@ -168,7 +181,20 @@ def default_lines(record: Record) -> list[str]:
         table(rows, ["backend", "wall s", "peak RSS main MB", "peak RSS worker MB"]), "",
         table(model_rows, ["model", "backend", "s / epoch", "first epoch s", "epochs run", "trial wall s"]), "",
         *faster_backend_lines(grouped, "in the default run"),
+        *quantile_lines(record),
     ]
+
+
+def quantile_lines(record: Record) -> list[str]:
+    """The default run's cost with --quantiles: each interleaved pair's walls and ratio."""
+    pairs = quantile_pairs(record)
+    if not pairs:
+        return []
+    levels = ",".join(f"{q:g}" for q in record.config.default_quantiles)
+    rows = [[k + 1, f"{r.wall:.1f}", f"{q.wall:.1f}", f"{q.wall / r.wall:.3f}"] for k, (r, q) in enumerate(pairs)]
+    return [f"With `--quantiles {levels}` (TensorFlow; each pair run back to back, the plain run first: every model's "
+            "intervals, the proper scores per trial, and the leaderboard's probabilistic section):", "",
+            table(rows, ["pair", "without s", "with s", "ratio"]), ""]
 
 
 def short_lines(record: Record) -> list[str]:

@@ -50,6 +50,12 @@ class PerfConfig:
     # 5 seeds on the whole msft series, once per suite backend. None: not measured. Keys: seeds, and optionally
     # epochs, test_size, val_size and data ("prices": the harness's short CSV instead of msft).
     default_run: dict | None = field(default_factory=lambda: {"seeds": 5})
+    # The backends the default run is measured under (None: every suite backend).
+    default_backends: tuple[str, ...] | None = None
+    # The default run again with these --quantiles (TensorFlow), right after its plain reference, `quantile_repeats`
+    # interleaved pairs: the cost of interval forecasts. Empty: not measured.
+    default_quantiles: tuple[float, ...] = (0.05, 0.1, 0.5, 0.9, 0.95)
+    quantile_repeats: int = 2
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -63,6 +69,8 @@ class PerfConfig:
         plain = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k not in ("full", "short")}
         plain.setdefault("suite_backends", ("tensorflow",))  # records from before the backend switch
         plain.setdefault("default_run", None)
+        plain.setdefault("default_quantiles", ())  # records from before interval forecasts
+        plain.setdefault("quantile_repeats", 0)
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:
@@ -91,7 +99,7 @@ class PerfConfig:
 
 QUICK = PerfConfig(points=400, full=Grid(seeds=(0,), epochs=3, repeats=1), short=Grid(seeds=(0,), epochs=2, repeats=1),
                    scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
-                   backends=("tensorflow",),
+                   backends=("tensorflow",), default_backends=("tensorflow",), quantile_repeats=1,
                    default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices"})
 
 

@@ -78,6 +78,9 @@ class Record:
     backends: dict = field(default_factory=dict)  # backend -> tuple[Trial, ...] or why it was not measured
     date: str = ""
     default: tuple[Measurement, ...] = ()  # variant "default BACKEND": the default run as a user runs it
+    # Interleaved pairs of the TensorFlow default run without and with --quantiles (variants "default tensorflow"
+    # and "default tensorflow --quantiles"); the first pair's reference is `default`'s TensorFlow run.
+    quantiles: tuple[Measurement, ...] = ()
 
     def to_dict(self) -> dict:
         backends = {b: r if isinstance(r, str) else [asdict(t) for t in r] for b, r in self.backends.items()}
@@ -85,7 +88,7 @@ class Record:
                 "config": self.config.to_dict(),
                 "grids": {"full": [asdict(m) for m in self.full], "short": [asdict(m) for m in self.short]},
                 "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends,
-                "default": [asdict(m) for m in self.default]}
+                "default": [asdict(m) for m in self.default], "quantiles": [asdict(m) for m in self.quantiles]}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
@@ -97,7 +100,8 @@ class Record:
                    tuple(Measurement.from_dict(m) for m in d["grids"]["full"]),
                    tuple(Measurement.from_dict(m) for m in d["grids"]["short"]),
                    tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"],
-                   tuple(Measurement.from_dict(m) for m in d.get("default", [])))
+                   tuple(Measurement.from_dict(m) for m in d.get("default", [])),
+                   tuple(Measurement.from_dict(m) for m in d.get("quantiles", [])))
 
 
 def machine() -> dict:
