@@ -108,6 +108,13 @@ def validate(config: ExperimentConfig) -> None:
     if config.scheduler and config.executor != "dask":
         raise BenchmarkError("--scheduler needs --executor dask")
     recursive = config.strategy == "recursive" and config.horizon > 1
+    if config.quantiles and config.intervals == "pinball":
+        if 0.5 not in config.quantiles:
+            raise BenchmarkError("--intervals pinball needs the level 0.5 in --quantiles: a quantile network's "
+                                 "median is its point forecast, the one the verdict scores")
+        if recursive:
+            raise BenchmarkError("--intervals pinball needs --strategy direct: a one-step quantile network's "
+                                 "quantiles cannot be fed back as inputs")
     if recursive and config.covariates:
         raise BenchmarkError("--covariates needs --strategy direct: a recursive forecast would need the columns' "
                              "future values")

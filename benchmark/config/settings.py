@@ -18,7 +18,7 @@ from benchmark.data.catalog import DEFAULT_DATASET
 from benchmark.data.series import FILL_METHODS
 from benchmark.errors import BenchmarkError
 from benchmark.models.backends import BACKENDS
-from benchmark.models.conformal import METHODS as INTERVAL_METHODS
+from benchmark.models.conformal import INTERVAL_METHODS
 from benchmark.models.optimization import LOSSES, OPTIMIZERS
 from benchmark.pipeline.windows import SCALERS, STRATEGIES, WINDOW_TYPES
 
@@ -178,11 +178,13 @@ TABLE: tuple[Setting, ...] = (
             "model's own distribution (QUANTILES = True in its file), else conformal (--intervals); scored and "
             "tested in the leaderboard's probabilistic section; columns q0.05, ... of the forecast table",
             "protocol", default=(), metavar="LEVELS", parse=str, file_types=(str, list), coerce=quantile_levels,
-            hashed=lambda values: bool(values["quantiles"])),
+            hashed=lambda values: bool(values["quantiles"]), compiles=True),
     Setting("intervals", str, "how a model without its own predictive distribution gets its --quantiles: split "
-            "(split conformal on its validation errors per lead time) or adaptive (adaptive conformal inference "
-            "over the test origins, for errors that are not exchangeable); see docs/intervals.md", "protocol",
-            default="split", choices=INTERVAL_METHODS, hashed=lambda values: bool(values["quantiles"])),
+            "(split conformal on its validation errors per lead time), adaptive (adaptive conformal inference "
+            "over the test origins, for errors that are not exchangeable) or pinball (the networks trained for the "
+            "quantiles on the pinball loss, H x Q sorted outputs, their median the point; the other models split "
+            "conformal); see docs/intervals.md", "protocol", default="split", choices=INTERVAL_METHODS,
+            hashed=lambda values: bool(values["quantiles"]), compiles=True),
     Setting("scaler", str, "minmax / standard: fitted on the training part; window: each window's own level and "
             "spread", "protocol", presets=_both("minmax", "window"), choices=SCALERS, sweepable=True),
     Setting("test_size", int, "points in the test period", "protocol", presets=_both(60, 250), minimum=1,

@@ -136,7 +136,7 @@ def test_quantiles(fit: Fit, prepared: Prepared, config: ExperimentConfig, fold:
             raise TrialFailed("conformal intervals need the model's validation forecasts, and it made none")
         errors = scored.targets - np.asarray(fit.val_scaled, dtype=np.float64).reshape(len(scored), -1)
         point = np.asarray(fit.test_scaled, dtype=np.float64).reshape(len(test), -1)
-        scaled = conformal.conformal(config.intervals, errors, point, test.targets, levels)
+        scaled = conformal.conformal(conformal.method_for(config.intervals), errors, point, test.targets, levels)
     prices = np.asarray(scaled, dtype=np.float64) * test.scale[..., None] + test.loc[..., None]
     where = f" (fold {fold})" if fold else ""
     if not np.all(np.isfinite(prices)):

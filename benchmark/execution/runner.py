@@ -166,7 +166,7 @@ def check_intervals(config: ExperimentConfig) -> None:
     without its own distribution) needs a validation period long enough to reach every declared level."""
     if not config.quantiles:
         return
-    conformal = [m for m in config.models if quantile_source(registry.get(m), config) != "model"]
+    conformal = [m for m in config.models if quantile_source(registry.get(m), config).startswith("conformal")]
     if not conformal:
         return
     points = calibration_points(config.val_size, config.horizon)

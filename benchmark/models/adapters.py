@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from benchmark.models import training
+from benchmark.models.conformal import method_for
 from benchmark.models.contract import CAPABILITIES, Adapter, BuildOptions, Fit, TrialFailed
 from benchmark.models.training import model_inputs, test_forecasts, val_forecasts
 
@@ -23,7 +24,12 @@ class KerasAdapter(Adapter):
     needs_keras = True
     default_stochastic = True
     default_cost = 1.0
-    supports = frozenset({"channels"})  # quantile networks need a quantile loss (not yet)
+    supports = frozenset({"channels"})
+
+    def quantile_source(self, spec, config) -> str:
+        if config.intervals == "pinball":
+            return "model (pinball loss)"
+        return super().quantile_source(spec, config)
 
     def fit(self, spec, hyperparams, prepared, config, seed):
         # A network that is not stochastic runs once with seed None and is trained under seed 0: reproducible too.
@@ -40,7 +46,7 @@ class EstimatorAdapter(Adapter):
         # An estimator's own quantiles are of the forecasts it emits: a recursive run trains one-step estimators,
         # whose H-step quantiles are conformal.
         if config.strategy == "recursive" and config.horizon > 1:
-            return f"conformal ({config.intervals})"
+            return f"conformal ({method_for(config.intervals)})"
         return super().quantile_source(spec, config)
 
     def fit(self, spec, hyperparams, prepared, config, seed):

@@ -26,7 +26,15 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("split", "adaptive")
+METHODS = ("split", "adaptive")  # conformal methods
+# `--intervals`: a conformal method, or `pinball`: networks trained for the quantiles on the pinball loss (every
+# other model without its own distribution then gets split conformal intervals)
+INTERVAL_METHODS = (*METHODS, "pinball")
+
+
+def method_for(intervals: str) -> str:
+    """The conformal method models without their own quantiles use under `--intervals`."""
+    return intervals if intervals in METHODS else "split"
 GAMMA = 0.005  # adaptive conformal inference's step size (Gibbs & Candès 2021 use 0.005)
 
 

@@ -123,7 +123,9 @@ class Adapter:
         validation errors make them: `benchmark.models.conformal`)."""
         if spec.quantiles and "quantiles" in self.supports:
             return "model"
-        return f"conformal ({config.intervals})"
+        from benchmark.models.conformal import method_for
+
+        return f"conformal ({method_for(config.intervals)})"
 
 
 class KerasBuilder(Protocol):

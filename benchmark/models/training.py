@@ -125,8 +125,12 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
 
     keras.utils.set_random_seed(seed)
     options = BuildOptions(unroll=config.unroll, seed=seed)
+    levels = pinball_levels(config)
     with private_python_random(seed):
-        fresh = spec.build(input_shape(spec, prepared), prepared.fit_horizon, options, **hyperparams)
+        fresh = spec.build(input_shape(spec, prepared), prepared.fit_horizon * max(1, len(levels)), options,
+                           **hyperparams)
+    if levels:  # a quantile network: H x Q outputs, sorted, trained on the pinball loss
+        fresh = optimization.quantile_head(fresh, prepared.fit_horizon, levels)
     optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     with _COMPILED_LOCK:
         cached = _COMPILED.pop(key, None)
@@ -141,7 +145,8 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
             return cached
         optimizer = optimization.optimizer(config.optimizer, config.learning_rate)
     # Several batches per tf.function call: the same updates in the same order, less Python per batch.
-    fresh.compile(optimizer=optimizer, loss=optimization.loss(config.loss),
+    fresh.compile(optimizer=optimizer,
+                  loss=optimization.pinball(levels) if levels else optimization.loss(config.loss),
                   steps_per_execution=config.steps_per_execution)
     if keras.config.backend() == "jax":
         # JAX's first fit builds a new model by drawing a batch from its shuffled data iterator, which advances the
@@ -184,8 +189,14 @@ def fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
     if not losses or not all(math.isfinite(v) for v in losses):
         raise TrialFailed(f"training loss became non-finite at epoch {len(losses)}")
 
-    def predict(inputs):
+    levels = pinball_levels(config)
+
+    def raw(inputs):
         return model.predict(inputs.astype(np.float32), batch_size=1024, verbose=0)
+
+    def predict(inputs):  # the point: a quantile network's median
+        out = raw(inputs)
+        return out[..., levels.index(0.5)] if levels else out
 
     predictions = test_forecasts(predict, prepared, spec)
     if not np.all(np.isfinite(predictions)):
@@ -194,5 +205,11 @@ def fit_keras(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config: Ex
     best = int(np.argmin(history["val_loss"])) + 1 if "val_loss" in history else None
     history = {k: [float(v) for v in vals] for k, vals in history.items() if k in ("loss", "val_loss")}
     history["epoch_seconds"] = timer.seconds
+    quantiles = np.asarray(raw(model_inputs(spec, prepared.test)), dtype=np.float64) if levels else None
     _release(key, model)
-    return Fit(predictions, val, history, len(losses), best, train_seconds)
+    return Fit(predictions, val, history, len(losses), best, train_seconds, quantiles)
+
+
+def pinball_levels(config: ExperimentConfig) -> tuple[float, ...]:
+    """The levels a network is trained for with `--intervals pinball` (else none: a point network)."""
+    return tuple(config.quantiles) if config.quantiles and config.intervals == "pinball" else ()

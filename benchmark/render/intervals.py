@@ -54,14 +54,16 @@ def interval_lines(spread: pd.DataFrame, coverage: pd.DataFrame, meta: RunMeta, 
     coverage_headers = ["model", "interval", *(["step"] if steps else []), "coverage [95% CI]", "misses",
                         "Kupiec p", "independence p", "CC p (raw)", "CC p (Holm)", "verdict"]
     method = meta.get("intervals") or "split"
+    conformal = (f"{method} conformal intervals from its own validation errors per lead time" if method != "pinball"
+                 else "for the networks their own quantile outputs (trained on the pinball loss, sorted), for the "
+                 "other models split conformal intervals from their own validation errors per lead time")
     return [
         f"{h2} Intervals: quantiles {', '.join(f'{q:g}' for q in levels)} (declared with the run)", "",
         f"**Verdict.** {interval_verdict(spread, coverage, meta)}", "",
         "A stochastic model's row is its seeds' quantiles averaged level by level. Quantiles come from the model's "
         f"own predictive distribution where it has one (persistence: a random walk with the training period's "
-        f"volatility; ARIMA, ETS, Theta: statsmodels' Gaussian intervals), else {method} conformal intervals from "
-        "its own validation errors per lead time (docs/intervals.md). All scores are on the original price scale; "
-        "lower is better.", "",
+        f"volatility; ARIMA, ETS, Theta: statsmodels' Gaussian intervals), else {conformal} (docs/intervals.md). "
+        "All scores are on the original price scale; lower is better.", "",
         tabulate(spread_rows, headers=spread_headers, tablefmt="github", disable_numparse=True), "",
         "CRPS: approximated from the declared quantiles (twice the mean pinball loss). CRPS skill: 1 − CRPS / "
         "persistence's, with a stationary-bootstrap 95% interval. ✓ / ✗: lower / higher CRPS than persistence in "

@@ -77,3 +77,47 @@ def test_changing_test_actuals_changes_no_interval_made_before_them(tiny_csv, me
     # origins' inputs moved too.
     np.testing.assert_allclose(first[:31], second[:31], rtol=1e-12)
     assert np.all(np.diff(first, axis=1) >= 0)
+
+
+def test_pinball_loss_and_the_sorted_quantile_head():
+    import keras
+
+    from benchmark.models import optimization
+
+    loss = optimization.pinball((0.1, 0.9))
+    y = np.array([[10.0], [13.0]], dtype="float32")
+    q = np.array([[[8.0, 12.0]], [[8.0, 12.0]]], dtype="float32")  # per point: (0.2 + 0.2) / 2 and (0.5 + 0.9) / 2
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss(y, q)), [0.2, 0.7], rtol=1e-6)
+    inner = keras.Sequential([keras.Input((4, 1)), keras.layers.Flatten(), keras.layers.Dense(6)])
+    head = optimization.quantile_head(inner, 2, (0.1, 0.5, 0.9))
+    out = head.predict(np.random.default_rng(0).normal(size=(50, 4, 1)).astype("float32"), verbose=0)
+    assert out.shape == (50, 2, 3) and np.all(np.diff(out, axis=2) >= 0)  # sorted: quantiles never cross
+
+
+def test_a_pinball_network_forecasts_its_median_and_sorted_quantiles(tiny_csv):
+    from benchmark.data.series import load_csv
+    from benchmark.models import training
+
+    config = experiment.resolve("default", lookback=20, val_size=40, test_size=40, horizon=2, epochs=2,
+                                quantiles="0.1,0.5,0.9", intervals="pinball")
+    prepared = prepare(load_csv(tiny_csv), 20, 2, 40, 40, "window")
+    fit = training.fit_model(registry.get("mlp"), registry.get("mlp").defaults, prepared, config, 0)
+    assert fit.test_quantiles.shape == (20, 2, 3) and np.all(np.diff(fit.test_quantiles, axis=2) >= 0)
+    np.testing.assert_allclose(fit.test_scaled, fit.test_quantiles[:, :, 1], rtol=1e-6)  # the median is the point
+    point = experiment.resolve("default", lookback=20, val_size=40, test_size=40, horizon=2, epochs=2)
+    assert training._compiled_key(registry.get("mlp"), {}, prepared, config) != \
+        training._compiled_key(registry.get("mlp"), {}, prepared, point)  # never a stale compiled loss
+    assert config.config_hash != experiment.resolve("default", lookback=20, val_size=40, test_size=40, horizon=2,
+                                                    epochs=2, quantiles="0.1,0.5,0.9").config_hash
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"quantiles": "0.1,0.9", "intervals": "pinball"}, "needs the level 0.5"),
+    ({"quantiles": "0.1,0.5,0.9", "intervals": "pinball", "horizon": 5, "strategy": "recursive"},
+     "needs --strategy direct"),
+])
+def test_pinball_intervals_refuse_what_they_cannot_do(settings, message):
+    from benchmark.errors import BenchmarkError
+
+    with pytest.raises(BenchmarkError, match=message):
+        experiment.resolve("default", **settings)
