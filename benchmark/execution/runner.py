@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -258,9 +259,31 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
         tracker.end_parent(parent, tracking.KILLED)
         raise
     tracker.close_unfinished(experiment_id, parent, tracking.FAILED, executors.LOST)
+    if any(r.status == SKIPPED for r in results):
+        wait_for_others(tracker, experiment_id, config.config_hash)
     finished = all(r.status in (tracking.FINISHED, SKIPPED) for r in results)
     tracker.end_parent(parent, tracking.FINISHED if finished else tracking.FAILED)
     return RunOutcome(experiment_id, parent, config, uri, results, skipped)
+
+
+WAIT_POLL = 2.0  # seconds between looks at the trials another invocation is training
+
+
+def wait_for_others(tracker: Tracker, experiment_id: str, config_hash: str, poll: float = WAIT_POLL) -> None:
+    """Trials of this configuration that another live invocation is training (this one skipped them): wait until
+    each has ended or its owner has died, so that the leaderboard this run writes holds every trial; two identical
+    runs at once each end with the whole board. Ctrl-C stops the wait and leaves their trials alone."""
+    announced = 0
+    while True:
+        running = [r for r in tracker.trials(experiment_id, config_hash, tracking.RUNNING)
+                   if tracking.owner_alive(r.tags)]
+        if not running:
+            return
+        if len(running) != announced:
+            print(f"waiting for {len(running)} trial(s) another invocation is training, so the leaderboard holds "
+                  "them too ...", file=sys.stderr, flush=True)
+            announced = len(running)
+        time.sleep(poll)
 
 
 def _with_progress(results: Iterable[TrialResult], total: int, progress: bool | None) -> Iterator[TrialResult]:

@@ -226,6 +226,12 @@ def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv
     finished = [(r.data.params["model"], r.data.params["seed"]) for r in runs if r.info.status == "FINISHED"]
     assert sorted(finished) == sorted(set(finished)) and len(finished) == 2 * 3 + baseline_count()
     assert not [r for r in runs if r.data.tags.get("failure_reason", "").startswith("stale")]
+    # Each waited for the other's trials before writing: both boards hold every trial, none "still running".
+    for folder in ("a", "b"):
+        board = (tmp_path / folder / "LEADERBOARD.md").read_text()
+        assert "still running" not in board
+        table = pd.read_csv(tmp_path / folder / "leaderboard.csv")
+        assert set(table.loc[table["row"] == "seeds", "seeds"]) == {3}, folder
 
 
 @pytest.mark.slow
