@@ -228,7 +228,7 @@ def load(tracking_uri: str | None = None, experiment: str | None = None, config_
     from benchmark.render import report
 
     uri = tracking.default_tracking_uri() if tracking_uri is None else tracking_uri
-    tracking.check_reachable(uri, must_exist=True)
+    tracking.check_reachable(uri, must_exist=True, writes=False)
     tracking.Tracker(uri).check_store()
     experiment_id = report.resolve_experiment(uri, experiment)
     parent = report.latest_parent(uri, experiment_id, config_hash)  # a sweep point brings its whole sweep

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is first imported
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from benchmark.tracking import bound_http_waits
+    from benchmark.tracking import bound_http_waits, environment_error
 
     bound_http_waits()
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops as cleanly as Ctrl-C
@@ -246,3 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: {INTERRUPTED.get(args.command, 'nothing was written')}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the machine failing (full disk, read-only store) is one line
+        problem = environment_error(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem} ({INTERRUPTED.get(args.command, 'nothing was written')})", file=sys.stderr)
+        return EXIT_USAGE

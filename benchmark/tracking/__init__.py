@@ -9,6 +9,7 @@ from the driver, from worker processes and against a remote `mlflow server`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import platform
 import socket
@@ -88,10 +89,11 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
-def check_reachable(uri: str, timeout: float = 5.0, must_exist: bool = False) -> None:
+def check_reachable(uri: str, timeout: float = 5.0, must_exist: bool = False, writes: bool = True) -> None:
     """Fail before any work when the store cannot be used: a malformed URI, an unreachable server, a SQLite path
     that is relative, a folder, not a database or in an unwritable folder. `must_exist`: reading a store never
-    creates one (`report`, `load`)."""
+    creates one (`report`, `load`). `writes`: the command writes to the store (`run`, `report`; not `load`, `ui`),
+    so a read-only store is refused here, before any work."""
     if not uri or not uri.strip():
         raise BenchmarkError("the tracking URI is empty: give sqlite:///ABSOLUTE/PATH.db or http://HOST:PORT")
     try:
@@ -116,15 +118,59 @@ def check_reachable(uri: str, timeout: float = 5.0, must_exist: bool = False) ->
     if path.is_dir():
         raise BenchmarkError(f"tracking store {path} is a folder, not a database file")
     if path.exists():
-        with path.open("rb") as f:
-            header = f.read(16)
+        try:
+            with path.open("rb") as f:
+                header = f.read(16)
+        except OSError as exc:
+            raise BenchmarkError(f"tracking store {path} cannot be read ({exc.strerror or exc})") from None
         if header and header != b"SQLite format 3\x00":
             raise BenchmarkError(f"tracking store {path} is not a SQLite database: move it away or give another "
                                  "--tracking-uri")
+        if writes and header:
+            _check_writable_store(path)
     elif must_exist:
         raise BenchmarkError(f"no tracking store at {path}: check --tracking-uri (nothing was created)")
-    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+    if writes and (not path.parent.is_dir() or not os.access(path.parent, os.W_OK)):
         raise BenchmarkError(f"tracking store folder {path.parent} does not exist or is not writable")
+
+
+def _check_writable_store(path: Path) -> None:
+    """A write lock taken and released at once (nothing written): a read-only file, folder or file system fails
+    here, before any work, instead of deep inside MLflow after training."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise BenchmarkError(f"tracking store {path} cannot be written ({exc}): make it writable, or give another "
+                             "--tracking-uri (report and load read it; run and report write to it)") from None
+
+
+ENVIRONMENT_ERRORS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                      errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                      errno.EPERM: "operation not permitted"}
+_SQLITE_ENVIRONMENT = ("database or disk is full", "readonly database", "unable to open database file",
+                       "disk i/o error")
+
+
+def environment_error(exc: BaseException) -> str | None:
+    """One line for a failure of the machine rather than of the input (a full disk, a read-only or unreadable file,
+    anywhere in the exception's chain, MLflow's and SQLite's wrappings included); None for anything else."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRORS:
+            target = getattr(exc, "filename2", None) or getattr(exc, "filename", None)  # a copy's destination
+            where = f": {target}" if target else ""
+            return f"{ENVIRONMENT_ERRORS[exc.errno]}{where}"
+        text = str(exc).lower()
+        for phrase in _SQLITE_ENVIRONMENT:
+            if phrase in text:
+                return f"the tracking store failed: {phrase}"
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 @contextlib.contextmanager
@@ -433,17 +479,29 @@ class Tracker:
     def log_files(self, run_id: str, writers: Mapping[str, Callable[[Path], None]],
                   artifact_path: str | None = None) -> None:
         """Artifacts written by `writers` (file name -> function writing that file)."""
-        with tempfile.TemporaryDirectory() as tmp:
+        with self._artifacts(), tempfile.TemporaryDirectory() as tmp:
             for name, write in writers.items():
                 write(Path(tmp) / name)
             self.client.log_artifacts(run_id, tmp, artifact_path)
+
+    @contextlib.contextmanager
+    def _artifacts(self):
+        """A full disk or a read-only artifact folder while logging artifacts is one line naming the store."""
+        try:
+            yield
+        except OSError as exc:
+            problem = environment_error(exc)
+            if problem is None:
+                raise
+            raise BenchmarkError(f"cannot log artifacts to the tracking store {self.uri}: {problem}") from None
 
     def log_text(self, run_id: str, name: str, text: str) -> None:
         self.log_files(run_id, {name: lambda path: path.write_text(text)})
 
     def log_existing(self, run_id: str, paths: Iterable[Path], artifact_path: str) -> None:
-        for path in paths:
-            self.client.log_artifact(run_id, str(path), artifact_path)
+        with self._artifacts():
+            for path in paths:
+                self.client.log_artifact(run_id, str(path), artifact_path)
 
     def set_stage(self, run_id: str, stage: str) -> None:
         self.client.set_tag(run_id, STAGE, stage)

@@ -22,7 +22,7 @@ def serve(uri: str | None, port: int, experiment: str | None) -> int:
     uri = tracking.default_tracking_uri() if uri is None else uri
     if tracking.is_remote(uri):
         raise BenchmarkError(f"{uri} is already a server: open it in a browser")
-    tracking.check_reachable(uri, must_exist=True)  # a mistyped path must not become an empty store
+    tracking.check_reachable(uri, must_exist=True, writes=False)  # a mistyped path must not become an empty store
     _check_port_free(port)
     tracker = tracking.Tracker(uri)
     tracker.ensure_store()

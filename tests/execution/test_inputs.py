@@ -3,6 +3,7 @@ give a leaderboard; stores shared by several processes stay sound."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import benchmark
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
@@ -244,3 +246,46 @@ def test_the_verdict_declared_by_the_first_run_cannot_be_changed_later(tmp_path,
     out = run(*base, "--alpha", "0.1", cwd=tmp_path)
     assert_one_line(out, "was declared with alpha=0.05 by its first run")
     assert cli.main([*base, "--metric", "mae"]) == 0  # the same declaration again is a resume
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str):
+    """A tmpfs of `size` mounted at `path` (needs the privilege to mount: skipped where the test may not)."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_and_a_read_only_store_are_one_line_each(tiny_csv, tmp_path, capsys):
+    """The machine failing, not the input: a disk that fills while the run logs its artifacts, then a store on a
+    file system remounted read-only (run and report refused before any work; load still reads it)."""
+    from benchmark import cli
+
+    args = ["--models", "mlp", "--seeds", "1", *TINY_ARGS]
+    with small_disk(tmp_path / "full", "1500k") as full:
+        code = cli.main(["run", "--data", str(tiny_csv), *args, "--tracking-uri", f"sqlite:///{full / 'm.db'}",
+                         "--results-dir", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        line = err.strip().splitlines()[-1]
+        assert line.startswith("error: ") and "no space left on device" in line, line
+    with small_disk(tmp_path / "ro", "50m") as folder:
+        store = f"sqlite:///{folder / 'm.db'}"
+        # In its own process, so that no open handle of this one keeps the file system from turning read-only.
+        made = subprocess.run(benchmark_command("run", "--data", str(tiny_csv), *args, "--tracking-uri", store,
+                                                "--results-dir", str(tmp_path / "out2")), capture_output=True)
+        assert made.returncode == 0, made.stderr[-2000:]
+        assert subprocess.run(["mount", "-o", "remount,ro", str(folder)]).returncode == 0
+        capsys.readouterr()
+        for command in (["report"], ["run", "--data", str(tiny_csv), *args]):
+            code = cli.main([*command, "--tracking-uri", store, "--results-dir", str(tmp_path / "out3")])
+            err = capsys.readouterr().err
+            assert code == 2 and len(err.strip().splitlines()) == 1 and "not writable" in err, (command, err)
+            assert not (tmp_path / "out3").exists()
+        assert len(benchmark.load(tracking_uri=store).table) > 0  # reading a read-only store still works

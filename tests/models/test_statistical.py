@@ -175,3 +175,14 @@ def test_logged_forecasts_are_medians_on_the_price_scale():
     logged = Ets(log=True).fit(values[:500]).forecast(values, np.array([600]), 1)
     plain = Ets(log=False).fit(values[:500]).forecast(values, np.array([600]), 1)
     assert abs(logged[0, 0] - plain[0, 0]) / values[599] < 0.01
+
+
+def test_a_very_long_training_part_is_fitted_on_its_most_recent_values(monkeypatch):
+    from benchmark.models import statistical
+
+    monkeypatch.setattr(statistical, "FIT_LIMIT", 300)
+    values = _walk(1000)
+    model = Arima(1).fit(values[:900])
+    assert model.results.nobs == 300  # the last 300 training values chose the orders and the parameters
+    np.testing.assert_allclose(model.results.model.endog[:, 0] * model.unit, np.log(values[600:900]), rtol=1e-12)
+    assert model.forecast(values, np.array([950]), 1).shape == (1, 1)  # the forecast still filters every value
