@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 
-
 # Parameters (and ARIMA's orders) are estimated on at most the last FIT_LIMIT training values: a likelihood over a
 # million days takes minutes per order and says nothing more about the recent dynamics the test period continues.
 # Every bundled series is shorter; the forecasts still filter the whole series.
