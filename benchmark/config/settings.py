@@ -149,7 +149,8 @@ TABLE: tuple[Setting, ...] = (
             hashed=lambda values: values["date_format"] is not None),
     Setting("fill", str, "forward-fill missing values instead of failing", "data", choices=FILL_METHODS),
     Setting("covariates", tuple, "extra input columns of the data (past values only, each scaled like the target) "
-            "for the models that accept extra channels, e.g. high,low,volume; baselines and statistical models read "
+            "for the models that accept extra channels, e.g. high,low,volume; ohlcv: all of them the file has; "
+            "log_return and range: derived (volume is taken on a log scale); baselines and statistical models read "
             "the target alone", "data", default=(), metavar="COLUMNS", parse=str, file_types=(str, list),
             coerce=column_names, hashed=lambda values: bool(values["covariates"])),
     # ---- protocol

@@ -21,6 +21,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
+from benchmark.data import covariates
 from benchmark.errors import BenchmarkError
 
 # Plain decimal numbers only: no thousands separators, underscores, hex or non-ASCII digits.
@@ -167,21 +168,30 @@ def load_csv(
     if delimiter in DECIMAL_COMMA_DELIMITERS:  # "1.234,5" in a semicolon file is 1234.5 (its convention)
         value_cells = _decimal_commas(label, value_name, value_cells, table.lines)
     values = _parse_values(label, value_name, value_cells, table.lines)
-    extra = {}
-    for wanted in columns:
+    extra, names = {}, {}
+    try:
+        requested = covariates.expand(columns, table.header, (value_index, date_index))
+    except ValueError as exc:
+        _fail(label, f"{exc} (--covariates)")
+    for wanted in covariates.needed(requested):
         index = _named_column(label, table.header, wanted, "--covariates")
         if index in (value_index, date_index):
             _fail(label, f"column {_show(wanted)} (--covariates) is the {'target' if index == value_index else 'date'}")
         cells = [row[index] for row in table.rows]
         if delimiter in DECIMAL_COMMA_DELIMITERS:
             cells = _decimal_commas(label, table.header[index].strip(), cells, table.lines)
-        extra[table.header[index].strip()] = _parse_values(label, table.header[index].strip(), cells, table.lines)
+        names[wanted] = table.header[index].strip()
+        extra[names[wanted]] = _parse_values(label, names[wanted], cells, table.lines)
     dates = _parse_dates(label, date_name, [row[date_index] for row in table.rows], table.lines, date_format)
     _check_duplicates(label, dates, table.lines)
     order = np.argsort(dates.asi8, kind="stable")
     dates, values, lines = dates[order], values[order], [table.lines[i] for i in order]
     values = _fill_missing(label, value_name, values, dates, lines, fill)
     extra = {column: _fill_missing(label, column, cells[order], dates, lines, fill) for column, cells in extra.items()}
+    try:
+        extra = covariates.prepare(requested, extra, values, names.__getitem__)
+    except ValueError as exc:
+        _fail(label, f"{exc} (--covariates)")
     return Series(
         name=name if name is not None else Path(path).stem,
         dates=dates,

@@ -160,7 +160,9 @@ def test_a_channel_model_receives_every_column_as_a_channel(model_folder, two_co
     module = spec.build.__globals__
     (input_shape, shape, x), = module["SEEN"]
     assert input_shape == (20, 2) and shape == (len(prepared.train), 20, 2)  # [n, lookback, channels]
-    volume = series.columns["Volume"][: prepared.bounds.val_start]
+    volume = series.columns["Volume"][: prepared.bounds.val_start]  # log(1 + volume): volumes span magnitudes
+    raw = pd.read_csv(two_column_csv)["Volume"].to_numpy()
+    np.testing.assert_allclose(series.columns["Volume"], np.log1p(raw))
     first = (series.columns["Volume"][0:20] - volume.min()) / (volume.max() - volume.min())  # fitted on train
     np.testing.assert_allclose(x[0, :, 1], first)
     np.testing.assert_allclose(x[0, :, 0], prepared.train.inputs[0, :, 0])  # the target stays channel 0
