@@ -101,12 +101,18 @@ def settings_rows(meta: RunMeta) -> list[str]:
     configuration's numbers, by the word the command line and the experiment files use."""
     rows = []
     for group in ("data", "protocol", "training"):
-        values = [f"{s.name} `{meta.settings[s.name]}`" for s in settings.TABLE
+        values = [f"{s.name} `{_setting_text(meta.settings[s.name])}`" for s in settings.TABLE
                   if s.group == group and s.name in meta.settings and meta.settings[s.name] is not None
                   and s.name not in ("dataset", "preset") and s.is_hashed(meta.settings)]
         if values:
             rows.append(f"| {group} settings | {', '.join(values)} |")
     return rows
+
+
+def _setting_text(value) -> str:
+    """A setting's value as the command line spells it (a list: comma-separated)."""
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple | list) \
+        else str(value)
 
 
 def _seeds_text(seeds: tuple[int, ...]) -> str:
