@@ -12,4 +12,7 @@ def build(input_shape, horizon, options, units, dropout, layers=None):
 
     from benchmark.models.architectures import stacked
 
-    return stacked(keras.layers.LSTM, input_shape, horizon, units, layers, dropout, unroll=options.unroll)
+    from benchmark.models.fused import fused_lstm
+
+    layer = fused_lstm() if options.fused else keras.layers.LSTM  # the same layer on a fused kernel (--kernel)
+    return stacked(layer, input_shape, horizon, units, layers, dropout, unroll=options.unroll)

@@ -216,6 +216,11 @@ TABLE: tuple[Setting, ...] = (
             "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
             "slightly, so unrolled runs are a separate experiment", "training", default=False,
             hashed=lambda values: values["unroll"], compiles=True),
+    Setting("kernel", str, "keras: the Keras layers as they are; fused: LSTM layers on TensorFlow's fused BlockLSTM "
+            "kernel (the same weights and gates, equal outputs and gradients to float32 rounding, faster epochs on "
+            "CPU; Keras' own layer where the kernel cannot serve, recorded per trial); rounding differs, so a fused "
+            "run is its own experiment", "training", default="keras", choices=("keras", "fused"),
+            hashed=lambda values: values["kernel"] != "keras", compiles=True),
     # ---- the verdict: which family of tests, on which loss, at which level. Declared with the run and recorded in
     # its parent run, so the report applies what was declared and nobody gets a second chance after looking.
     Setting("metric", str, "the headline metric: the leaderboard ranks by it and the tests use its loss (absolute "

@@ -39,7 +39,16 @@ def describe(spec: TrialSpec, folds: list[Prepared], hyperparams: dict) -> dict[
         test_points=sum(f.test.y.size for f in folds), dates=overall_dates(folds),
         fold_dates=tuple(f.split_dates() for f in folds), hyperparameters=hyperparams, sweep=dict(config.sweep),
         interval_source=quantile_source(model, config) if config.quantiles else "",
-    ).to_params()
+    ).to_params() | kernel_params(config)
+
+
+def kernel_params(config) -> dict[str, str]:
+    """With `--kernel fused`, which kernel the LSTM layers really ran on (Keras' own where the fused one cannot)."""
+    if config.kernel == "keras":
+        return {}
+    from benchmark.models.fused import available
+
+    return {"kernel_used": "fused" if available(config.backend) else f"keras (no fused kernel under {config.backend})"}
 
 
 PARTS = (("train", "training"), ("val", "validation"), ("test", "testing"))  # split -> MLflow input context

@@ -63,6 +63,7 @@ class BuildOptions:
     """How to build, decided by the experiment and the trial rather than by the model: passed to every builder."""
 
     unroll: bool = False  # recurrent layers unroll their time loop (`--unroll`); ignored by what has no time loop
+    fused: bool = False  # LSTM layers run on the fused CPU kernel (`--kernel fused`: `benchmark.models.fused`)
     # The trial's seed (None for an estimator that is not stochastic). Keras is already seeded by the trainer when a
     # Keras builder runs, and its compiled model is reused across seeds: the seed must not change its architecture.
     seed: int | None = None

@@ -124,7 +124,7 @@ def _seeded_model(spec: ModelSpec, hyperparams: dict, prepared: Prepared, config
     import keras
 
     keras.utils.set_random_seed(seed)
-    options = BuildOptions(unroll=config.unroll, seed=seed)
+    options = BuildOptions(unroll=config.unroll, seed=seed, fused=config.kernel == "fused")
     levels = pinball_levels(config)
     with private_python_random(seed):
         fresh = spec.build(input_shape(spec, prepared), prepared.fit_horizon * max(1, len(levels)), options,

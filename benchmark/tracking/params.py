@@ -72,7 +72,7 @@ class TrialParams:
             return params[name] == "True" if name in params else otherwise
 
         own = {"model", "seed", "kind", "family", "stochastic", "reference", "dataset", "data", "dataset_checksum",
-               "train_windows", "val_windows", "test_points", "fold_dates", "interval_source"}
+               "train_windows", "val_windows", "test_points", "fold_dates", "interval_source", "kernel_used"}
         dates = {k: v for k, v in params.items() if k.split("_")[0] in PARTS and k.endswith(("_start", "_end"))}
         return cls(
             model=params.get("model", ""), seed=params.get("seed", ""), kind=kind, family=params.get("family", ""),
