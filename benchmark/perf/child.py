@@ -28,7 +28,7 @@ def run(job: dict):
     if probe == "scaling":
         return measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
     if probe == "unroll":
-        return measure.unroll_probe(job["csv"], job["models"], job["epochs"])
+        return measure.unroll_probe(job["csv"], job["models"], job["epochs"], tuple(job.get("kernel_models", ())))
     raise ValueError(f"unknown probe {probe!r}")
 
 

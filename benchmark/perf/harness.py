@@ -79,7 +79,8 @@ def measure_scaling(config: PerfConfig, folder: Path, progress: Progress) -> lis
 
 def measure_unroll(config: PerfConfig, csv: Path, progress: Progress) -> list[dict]:
     progress("unrolled recurrent layers ...")
-    job = {"probe": "unroll", "csv": str(csv), "models": list(config.unroll_models), "epochs": config.probe_epochs}
+    job = {"probe": "unroll", "csv": str(csv), "models": list(config.unroll_models), "epochs": config.probe_epochs,
+           "kernel_models": list(config.kernel_models)}
     return run_child(job, csv.parent, "unroll probe")
 
 

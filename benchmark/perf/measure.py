@@ -160,8 +160,9 @@ def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:
     return rows
 
 
-def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
-    """The suite's recurrent models with their time loop and unrolled (`--unroll`): each epoch's seconds."""
+def unroll_probe(csv: str, models: list[str], epochs: int, kernel_models: tuple[str, ...] = ()) -> list[dict]:
+    """The suite's recurrent models with their time loop, unrolled (`--unroll`, `models`) and on the fused kernel
+    (`--kernel fused`, `kernel_models`): each epoch's seconds, the plain loop first for each model."""
     import keras
 
     from benchmark.models import registry
@@ -172,14 +173,16 @@ def unroll_probe(csv: str, models: list[str], epochs: int) -> list[dict]:
     configure_tensorflow()
     prepared = classic_windows(csv)
     rows = []
-    for name in models:
-        for unroll in (False, True):
+    for name in dict.fromkeys([*models, *kernel_models]):
+        variants = [(False, False)] + [(True, False)] * (name in models) + [(False, True)] * (name in kernel_models)
+        for unroll, fused in variants:
             keras.utils.set_random_seed(0)
             spec = registry.get(name)  # built through the model file's contract, as a trial builds it
-            model = spec.build((LOOKBACK, 1), 1, BuildOptions(unroll=unroll, seed=0), **spec.defaults)
+            model = spec.build((LOOKBACK, 1), 1, BuildOptions(unroll=unroll, seed=0, fused=fused), **spec.defaults)
             model.compile(optimizer="rmsprop", loss="mse", steps_per_execution=16)
             timer = epoch_timer()
             model.fit(prepared.train.inputs, prepared.train.targets, epochs=epochs, batch_size=64, verbose=0,
                       callbacks=[timer])
-            rows.append({"model": name, "unroll": unroll, "epoch_seconds": list(timer.seconds)})
+            rows.append({"model": name, "unroll": unroll, "kernel": "fused" if fused else "keras",
+                         "epoch_seconds": list(timer.seconds)})
     return rows

@@ -239,8 +239,9 @@ def unroll_lines(record: Record) -> list[str]:
     if not record.unroll:
         return []
     rows = []
-    for model in dict.fromkeys(r["model"] for r in record.unroll):
-        loop, unrolled = (next(r["epoch_seconds"] for r in record.unroll if r["model"] == model and r["unroll"] is u)
+    plain = [r for r in record.unroll if r.get("kernel", "keras") == "keras"]
+    for model in dict.fromkeys(r["model"] for r in plain if r["unroll"]):
+        loop, unrolled = (next(r["epoch_seconds"] for r in plain if r["model"] == model and r["unroll"] is u)
                           for u in (False, True))
         rows.append([model, f"{epoch(loop):.2f}", f"{epoch(unrolled):.2f}", f"{epoch(loop) / epoch(unrolled):.2f}",
                      f"{loop[0]:.1f}", f"{unrolled[0]:.1f}"])
@@ -253,7 +254,27 @@ def unroll_lines(record: Record) -> list[str]:
         "Unrolling traces a graph per window step once, then runs epochs faster; float32 rounding differs in the "
         "last bits (tested), so `--unroll` is its own experiment (config hash) and is not part of the default "
         "setting measured above.", "",
+        *kernel_lines(record),
     ]
+
+
+def kernel_lines(record: Record) -> list[str]:
+    """The fused LSTM kernel (`--kernel fused`) against the same layer's loop, in the same probe process."""
+    fused = [r for r in record.unroll if r.get("kernel") == "fused"]
+    if not fused:
+        return []
+    rows = []
+    for row in fused:
+        loop = next(r["epoch_seconds"] for r in record.unroll
+                    if r["model"] == row["model"] and not r["unroll"] and r.get("kernel", "keras") == "keras")
+        quick = row["epoch_seconds"]
+        rows.append([row["model"], f"{epoch(loop):.2f}", f"{epoch(quick):.2f}", f"{epoch(loop) / epoch(quick):.2f}",
+                     f"{loop[0]:.1f}", f"{quick[0]:.1f}"])
+    return ["### The fused LSTM kernel (`--kernel fused`, opt-in)", "",
+            table(rows, ["model", "Keras loop s / epoch", "fused s / epoch", "speed-up", "loop first epoch s",
+                         "fused first epoch s"]), "",
+            "The same layer, weights and gradients (to float32 rounding, tested) on TensorFlow's BlockLSTM op; its "
+            "own experiment (config hash), not part of the default setting.", ""]
 
 
 def backend_lines(record: Record) -> list[str]:

@@ -43,6 +43,7 @@ class PerfConfig:
     scaling_epochs: int = 3  # the median of epochs 2 and 3
     probe_epochs: int = 4  # epochs of the unroll and backend probes (the median of epochs 2..n)
     unroll_models: tuple[str, ...] = ("rnn", "lstm", "gru")
+    kernel_models: tuple[str, ...] = ("lstm",)  # timed on the fused kernel (`--kernel fused`) beside the loop
     backends: tuple[str, ...] = ("tensorflow", "jax", "torch")  # the plain reference under each Keras backend
     # The suite's `--backend` choices timed on the full grid and the default run (those installed at run time).
     suite_backends: tuple[str, ...] = ("tensorflow", "jax")
@@ -71,6 +72,7 @@ class PerfConfig:
         plain.setdefault("default_run", None)
         plain.setdefault("default_quantiles", ())  # records from before interval forecasts
         plain.setdefault("quantile_repeats", 0)
+        plain.setdefault("kernel_models", ())  # records from before the fused kernel
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:

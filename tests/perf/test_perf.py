@@ -47,6 +47,8 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert "training windows" in scaling and "window length" in scaling
     unroll = next(v for k, v in sections.items() if k.startswith("Unrolled"))
     assert sum(line.startswith("| rnn ") for line in unroll.splitlines()) == 1
+    fused = unroll.split("### The fused LSTM kernel")[1]  # the LSTM on the fused kernel beside its loop
+    assert sum(line.startswith("| lstm ") for line in fused.splitlines()) == 1
     default = next(v for k, v in sections.items() if k.startswith("The default run as a user runs it"))
     measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
     assert measured[:1] == ["tensorflow"]  # the quick form measures the default run under TensorFlow only
