@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sqlite3
 import subprocess
 import sys
@@ -262,30 +263,30 @@ def small_disk(path: Path, size: str):
 
 
 @pytest.mark.slow
-def test_a_full_disk_and_a_read_only_store_are_one_line_each(tiny_csv, tmp_path, capsys):
-    """The machine failing, not the input: a disk that fills while the run logs its artifacts, then a store on a
-    file system remounted read-only (run and report refused before any work; load still reads it)."""
+def test_a_read_only_store_and_a_full_disk_are_one_line_each(tiny_csv, tmp_path, capsys):
+    """The machine failing, not the input: a store on a file system remounted read-only (run and report refused
+    before any work; load still reads it), then the same file system full while `report` logs its artifacts."""
     from benchmark import cli
 
     args = ["--models", "mlp", "--seeds", "1", *TINY_ARGS]
-    with small_disk(tmp_path / "full", "1500k") as full:
-        code = cli.main(["run", "--data", str(tiny_csv), *args, "--tracking-uri", f"sqlite:///{full / 'm.db'}",
-                         "--results-dir", str(tmp_path / "out")])
-        err = capsys.readouterr().err
-        assert code == 2 and "Traceback" not in err
-        line = err.strip().splitlines()[-1]
-        assert line.startswith("error: ") and "no space left on device" in line, line
-    with small_disk(tmp_path / "ro", "50m") as folder:
+    with small_disk(tmp_path / "disk", "60m") as folder:
         store = f"sqlite:///{folder / 'm.db'}"
         # In its own process, so that no open handle of this one keeps the file system from turning read-only.
         made = subprocess.run(benchmark_command("run", "--data", str(tiny_csv), *args, "--tracking-uri", store,
-                                                "--results-dir", str(tmp_path / "out2")), capture_output=True)
+                                                "--results-dir", str(tmp_path / "out")), capture_output=True)
         assert made.returncode == 0, made.stderr[-2000:]
         assert subprocess.run(["mount", "-o", "remount,ro", str(folder)]).returncode == 0
-        capsys.readouterr()
         for command in (["report"], ["run", "--data", str(tiny_csv), *args]):
-            code = cli.main([*command, "--tracking-uri", store, "--results-dir", str(tmp_path / "out3")])
+            code = cli.main([*command, "--tracking-uri", store, "--results-dir", str(tmp_path / "out2")])
             err = capsys.readouterr().err
             assert code == 2 and len(err.strip().splitlines()) == 1 and "not writable" in err, (command, err)
-            assert not (tmp_path / "out3").exists()
+            assert not (tmp_path / "out2").exists()
         assert len(benchmark.load(tracking_uri=store).table) > 0  # reading a read-only store still works
+        assert subprocess.run(["mount", "-o", "remount,rw", str(folder)]).returncode == 0
+        free = os.statvfs(folder)
+        (folder / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 16_384))  # the disk is full now
+        capsys.readouterr()
+        code = cli.main(["report", "--tracking-uri", store, "--results-dir", str(tmp_path / "out3")])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err, err[-2000:]
+        assert "no space left on device" in err.strip().splitlines()[-1] or "disk is full" in err, err[-500:]
