@@ -183,6 +183,19 @@ def check_intervals(config: ExperimentConfig) -> None:
                              f"gives {points}")
 
 
+LARGE_FILE = 20 * 2**20  # a data file this big takes seconds to read and window: say so before starting
+
+
+def announce_large_data(config: ExperimentConfig) -> None:
+    """One line on stderr before a large --data file is read and cut into windows (long work shows progress)."""
+    if config.data is None:
+        return
+    path = Path(config.data)
+    if path.is_file() and path.stat().st_size >= LARGE_FILE:
+        print(f"reading {path} ({path.stat().st_size / 2**20:.0f} MB) and cutting its windows ...", file=sys.stderr,
+              flush=True)
+
+
 MIN_ORIGINS = 5  # test forecast origins per fold the verdict's tests need (a t test on n - 1 degrees of freedom)
 
 
@@ -221,6 +234,7 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     check_intervals(config)
     check_statistics(config)
     tracking.check_reachable(uri)
+    announce_large_data(config)
     folds = prepared_for(config)  # bad data or windows that do not fit fail here
     check_writable(Path(config.results_dir))
     return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)

@@ -290,3 +290,15 @@ def test_a_read_only_store_and_a_full_disk_are_one_line_each(tiny_csv, tmp_path,
         err = capsys.readouterr().err
         assert code == 2 and "Traceback" not in err, err[-2000:]
         assert "no space left on device" in err.strip().splitlines()[-1] or "disk is full" in err, err[-500:]
+
+
+def test_a_large_data_file_is_announced_before_it_is_read(tiny_csv, monkeypatch, capsys):
+    from benchmark.config import experiment
+    from benchmark.execution import runner
+
+    config = experiment.resolve("default", data=str(tiny_csv))
+    runner.announce_large_data(config)
+    assert capsys.readouterr().err == ""  # a small file: nothing to say
+    monkeypatch.setattr(runner, "LARGE_FILE", 1)
+    runner.announce_large_data(config)
+    assert capsys.readouterr().err.startswith(f"reading {tiny_csv} (0 MB) and cutting its windows")
