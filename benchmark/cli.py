@@ -204,7 +204,7 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
     settings.check_command_options(args, "perf")
     output = None if args.output == "-" else Path(args.output)
-    print(perf.main(args.quick, output, args.repeats, args.epochs, args.seeds, args.grid_repeats), end="")
+    print(perf.main(args.quick, output, args.repeats, args.epochs, args.seeds, args.grid_repeats, args.only), end="")
     return 0
 
 

@@ -484,6 +484,8 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
         _shared("epochs", default=None, presets={}, help="epochs per trial of the short grid (default 5)"),
         _shared("seeds", type=int, default=None, minimum=1, help="seeds per model of the short grid (default 2)",
                 parse=None, metavar="N"),
+        Setting("only", str, "measure only these parts, a comma list of full, short, scaling, unroll, backends, "
+                "default (default: all; the report says which were not measured)", "perf", metavar="PARTS"),
         Setting("output", str, "the generated report ('-': print only; default results/PERFORMANCE.md)", "perf",
                 default="results/PERFORMANCE.md", metavar="PATH"),
     ),

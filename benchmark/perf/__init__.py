@@ -15,7 +15,7 @@ __all__ = ["main", "render_file"]
 
 
 def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: int | None = None,
-         seeds: int | None = None, grid_repeats: int | None = None) -> str:
+         seeds: int | None = None, grid_repeats: int | None = None, only: str | None = None) -> str:
     """Measure, store the raw results beside `output` (perf.json), write the report to `output`; its text.
 
     With `output` None nothing is written (print only).
@@ -25,7 +25,7 @@ def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: i
     from benchmark.perf.render import render
     from benchmark.perf.settings import configure
 
-    config, command = configure(quick, repeats, epochs, seeds, grid_repeats)
+    config, command = configure(quick, repeats, epochs, seeds, grid_repeats, only)
     with tempfile.TemporaryDirectory() as tmp:
         record = harness.collect(config, command, Path(tmp), lambda s: print(s, file=sys.stderr, flush=True))
     text = store.dumps(record)

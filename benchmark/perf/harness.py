@@ -138,11 +138,12 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
     installed = tuple(b for b in config.suite_backends if importlib.util.find_spec(b) is not None)
     config = replace(config, suite_backends=installed)  # what was measured is what the record says
     csv = write_prices(config, folder)
-    full = measure_grid(config, "full", csv, progress) if config.full else ()
-    short = measure_grid(config, "short", csv, progress)
-    scaling = measure_scaling(config, folder, progress)
-    unroll = measure_unroll(config, csv, progress)
-    backends = measure_backends(config, csv, progress)
-    default, quantiles = measure_default(config, csv, progress)
+    parts = set(config.parts)
+    full = measure_grid(config, "full", csv, progress) if config.full and "full" in parts else ()
+    short = measure_grid(config, "short", csv, progress) if "short" in parts else ()
+    scaling = measure_scaling(config, folder, progress) if "scaling" in parts else []
+    unroll = measure_unroll(config, csv, progress) if "unroll" in parts else []
+    backends = measure_backends(config, csv, progress) if "backends" in parts else {}
+    default, quantiles = measure_default(config, csv, progress) if "default" in parts else ((), ())
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
                   default, quantiles)

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 
 MODELS = ("mlp", "rnn", "lstm", "gru")
+# What a harness run measures (`perf --only`): the grids, the probes and the default run.
+PARTS = ("full", "short", "scaling", "unroll", "backends", "default")
 TUTORIAL_TEST = 60  # the classic protocol: test = final 60 days, window 60
 LOOKBACK = 60
 
@@ -57,6 +59,7 @@ class PerfConfig:
     # interleaved pairs: the cost of interval forecasts. Empty: not measured.
     default_quantiles: tuple[float, ...] = (0.05, 0.1, 0.5, 0.9, 0.95)
     quantile_repeats: int = 2
+    parts: tuple[str, ...] = PARTS  # the parts measured (`--only`); the report says "not measured" for the others
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,6 +76,7 @@ class PerfConfig:
         plain.setdefault("default_quantiles", ())  # records from before interval forecasts
         plain.setdefault("quantile_repeats", 0)
         plain.setdefault("kernel_models", ())  # records from before the fused kernel
+        plain.setdefault("parts", PARTS)
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:
@@ -105,10 +109,23 @@ QUICK = PerfConfig(points=400, full=Grid(seeds=(0,), epochs=3, repeats=1), short
                    default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices"})
 
 
+def parse_parts(text: str | None) -> tuple[str, ...]:
+    """`--only default,unroll` -> those parts, in the harness's order; None: every part."""
+    from benchmark.errors import BenchmarkError
+
+    if text is None:
+        return PARTS
+    asked = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in asked if p not in PARTS]
+    if not asked or unknown:
+        raise BenchmarkError(f"--only takes a comma list of {', '.join(PARTS)}, got {text!r}")
+    return tuple(p for p in PARTS if p in asked)
+
+
 def configure(quick: bool, repeats: int | None = None, epochs: int | None = None, seeds: int | None = None,
-              grid_repeats: int | None = None) -> tuple[PerfConfig, str]:
+              grid_repeats: int | None = None, only: str | None = None) -> tuple[PerfConfig, str]:
     """The configuration `python -m benchmark perf` asks for, and that command line (for the report)."""
-    config = QUICK if quick else PerfConfig()
+    config = dataclasses.replace(QUICK if quick else PerfConfig(), parts=parse_parts(only))
     short = {k: v for k, v in {"repeats": repeats, "epochs": epochs}.items() if v}
     if seeds:
         short["seeds"] = tuple(range(seeds))
@@ -116,7 +133,8 @@ def configure(quick: bool, repeats: int | None = None, epochs: int | None = None
     if grid_repeats is not None:  # 0 skips the full grid
         changes["full"] = dataclasses.replace(config.full, repeats=grid_repeats) if grid_repeats else None
     config = dataclasses.replace(config, **changes)
-    flags = {**{k: v if k != "seeds" else len(v) for k, v in short.items()}, "grid-repeats": grid_repeats}
+    flags = {**{k: v if k != "seeds" else len(v) for k, v in short.items()}, "grid-repeats": grid_repeats,
+             "only": ",".join(config.parts) if only is not None else None}
     command = "python -m benchmark perf" + (" --quick" if quick else "") + "".join(
         f" --{k} {v}" for k, v in flags.items() if v is not None)
     return config, command

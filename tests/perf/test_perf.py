@@ -160,3 +160,27 @@ def test_perf_rejects_bad_arguments(tmp_path):
     out = subprocess.run(benchmark_command("perf", "--grid-repeats", "-1"), cwd=tmp_path, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip() == "error: --grid-repeats must be at least 0, got -1"
+
+
+def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
+    import dataclasses
+
+    from benchmark.errors import BenchmarkError
+    from benchmark.perf import settings
+    from benchmark.perf.render import render
+
+    config, command = settings.configure(True, only="unroll,default")
+    assert config.parts == ("unroll", "default") and command == "python -m benchmark perf --quick --only unroll,default"
+    with pytest.raises(BenchmarkError, match="--only takes a comma list of full, short"):
+        settings.configure(True, only="grid")
+    record = fake_record()
+    only = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=("unroll", "default")),
+                               full=(), short=(), scaling=(), backends={})
+    text = render(only)
+    assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends." in text
+    targets = text.split("## Targets")[1].split("\n## ")[0]
+    from benchmark.perf.goals import GOALS
+
+    rows = [line for line in targets.splitlines() if line.startswith("| ") and "target" not in line]
+    assert len(rows) == len(GOALS) and all(line.endswith("| not measured |") for line in rows)  # no grid, no pair
+    assert "## Unrolled recurrent layers" in text and "## The default run as a user runs it" in text
