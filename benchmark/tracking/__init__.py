@@ -144,8 +144,10 @@ def _check_writable_store(path: Path) -> None:
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        if not any(word in str(exc).lower() for word in ("readonly", "read-only", "unable to open", "permission")):
+            return  # a damaged file: opening it as a store names that (`Tracker.check_store`)
         raise BenchmarkError(f"tracking store {path} cannot be written ({exc}): make it writable, or give another "
-                             "--tracking-uri (report and load read it; run and report write to it)") from None
+                             "--tracking-uri (load and ui only read it; run and report write to it)") from None
 
 
 ENVIRONMENT_ERRORS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
