@@ -264,6 +264,8 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
         with tracker.heartbeat(parent):  # other hosts can tell this invocation is alive
             for result in _with_progress(execute(specs, config), len(specs), progress):
                 results.append(result)
+            if any(r.status == SKIPPED for r in results):  # still alive (heartbeat) while it waits
+                wait_for_others(tracker, experiment_id, config.config_hash)
     except BaseException as exc:
         if not tracker.answers():  # the store itself went away: say so once, never with a traceback
             raise BenchmarkError(f"tracking store {uri} stopped answering ({type(exc).__name__}); finished trials "
@@ -273,8 +275,6 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
         tracker.end_parent(parent, tracking.KILLED)
         raise
     tracker.close_unfinished(experiment_id, parent, tracking.FAILED, executors.LOST)
-    if any(r.status == SKIPPED for r in results):
-        wait_for_others(tracker, experiment_id, config.config_hash)
     finished = all(r.status in (tracking.FINISHED, SKIPPED) for r in results)
     tracker.end_parent(parent, tracking.FINISHED if finished else tracking.FAILED)
     return RunOutcome(experiment_id, parent, config, uri, results, skipped)

@@ -103,7 +103,9 @@ class PerfConfig:
         return list(dict.fromkeys(cases))
 
 
-QUICK = PerfConfig(points=400, full=Grid(seeds=(0,), epochs=3, repeats=1), short=Grid(seeds=(0,), epochs=2, repeats=1),
+# The quick form runs every variant and probe once, small: two architectures (a feed-forward and a recurrent one).
+QUICK = PerfConfig(points=400, models=("mlp", "lstm"), full=Grid(seeds=(0,), epochs=3, repeats=1),
+                   short=Grid(seeds=(0,), epochs=2, repeats=1),
                    scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
                    backends=("tensorflow",), default_backends=("tensorflow",), quantile_repeats=1,
                    default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices"})

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import benchmark
+from benchmark.perf.settings import QUICK
 from tests.conftest import benchmark_command
 
 PERF_PACKAGE = Path(benchmark.__file__).parent / "perf"
@@ -30,14 +31,14 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert render_file(tmp_path / "perf.json") == text  # the raw results re-render the same report
     sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
     targets = sections["Targets (ratios from this run)"]
-    for row in ("suite `--jobs 1` wall per trial", "throughput grid (4 models × 1 seed × 3 epochs), suite",
+    for row in ("suite `--jobs 1` wall per trial", "throughput grid (2 models × 1 seed × 3 epochs), suite",
                 "fastest suite setting", "peak RSS per worker", "whole run at `--jobs",
                 "default run with `--quantiles` / without"):
         assert sum(row in line and line.count("|") == 5 for line in targets.splitlines()) == 1, row
     jax = importlib.util.find_spec("jax") is not None  # CI installs it (the test extra): both backends covered
     full = next(v for k, v in sections.items() if k.startswith("Throughput grid"))
     short = next(v for k, v in sections.items() if k.startswith("Short grid"))
-    for model in ("mlp", "rnn", "lstm", "gru"):
+    for model in QUICK.models:
         # plain and the best --jobs under each backend
         assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + jax
         assert sum(line.startswith(f"| {model} ") for line in short.splitlines()) == 3  # plain, --jobs 1, best
@@ -53,7 +54,7 @@ def test_quick_harness_writes_the_table(tmp_path):
     default = next(v for k, v in sections.items() if k.startswith("The default run as a user runs it"))
     measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
     assert measured[:1] == ["tensorflow"]  # the quick form measures the default run under TensorFlow only
-    for model in ("mlp", "rnn", "lstm", "gru"):
+    for model in QUICK.models:
         assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1
     pairs = default.split("With `--quantiles 0.05,0.1,0.5,0.9,0.95`")[1]  # one interleaved pair, and its ratio
     assert len([line for line in pairs.splitlines() if re.match(r"\|\s+1 \|", line)]) == 1
