@@ -141,10 +141,8 @@ def spread_table(predictions: pd.DataFrame, reference: str, alpha: float, horizo
                "quantile_loss": scores.quantile_loss(actual, quantiles, levels),
                "crps": float(np.mean(crps[model])),
                "wql": scores.weighted_quantile_loss(actual, quantiles, levels)}
-        index = {q: k for k, q in enumerate(levels)}
-        for low, high, nominal in scores.central_intervals(levels):
-            row[f"interval_score_{scores.label(nominal)}"] = float(np.mean(scores.interval_score(
-                actual, quantiles[:, index[low]], quantiles[:, index[high]], 1 - nominal)))
+        row.update({k: v for k, v in scores.interval_metrics(actual, quantiles, levels).items()
+                    if k.startswith("interval_score_")})
         rows.append(row)
     table = pd.DataFrame(rows)
     ref = crps[reference]

@@ -84,7 +84,8 @@ def arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, tuple[float, ..
     return frame["actual"].to_numpy(dtype=float), quantiles, levels
 
 
-def _interval_metrics(actual, quantiles, levels, prefix: str = "") -> dict[str, float]:
+def interval_metrics(actual, quantiles, levels, prefix: str = "") -> dict[str, float]:
+    """coverage_NN and interval_score_NN (means over the points) for each declared central interval."""
     out = {}
     index = {q: k for k, q in enumerate(levels)}
     for low, high, nominal in central_intervals(levels):
@@ -105,10 +106,10 @@ def frame_scores(frame: pd.DataFrame) -> dict[str, float]:
            "crps": float(np.mean(crps(actual, quantiles, levels))),
            "wql": weighted_quantile_loss(actual, quantiles, levels),
            "sql": scaled_quantile_loss(actual, quantiles, levels, frame["mase_scale"].to_numpy(dtype=float)),
-           **_interval_metrics(actual, quantiles, levels)}
+           **interval_metrics(actual, quantiles, levels)}
     steps = frame["step"].to_numpy()
     if steps.max() > 1:
         for step in np.unique(steps):
             at = steps == step
-            out.update(_interval_metrics(actual[at], quantiles[at], levels, f"step{int(step)}."))
+            out.update(interval_metrics(actual[at], quantiles[at], levels, f"step{int(step)}."))
     return out
