@@ -11,7 +11,6 @@ def build(input_shape, horizon, options, units, dropout, layers=None):
     import keras
 
     from benchmark.models.architectures import stacked
-
     from benchmark.models.fused import fused_lstm
 
     layer = fused_lstm() if options.fused else keras.layers.LSTM  # the same layer on a fused kernel (--kernel)

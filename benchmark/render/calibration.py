@@ -19,9 +19,7 @@ def render_calibration(rates: list, command: str, designs: list, processes: list
         for r in rates:
             if r.persistence_optimal != null:
                 continue
-            low, high = r.interval
-            out.append([r.process, r.row, r.replications, r.significant, f"{100 * r.rate:.1f}%",
-                        f"[{100 * low:.1f}%, {100 * high:.1f}%]"])
+            out.append([r.process, r.row, *rate_cells(r)])
         return out
 
     header = ["process", "row (any row: the family)", "R", "significant", "rate", "95% interval (exact)"]
@@ -63,6 +61,13 @@ def render_calibration(rates: list, command: str, designs: list, processes: list
     return "\n".join(lines) + "\n"
 
 
+def rate_cells(share) -> list:
+    """R, yes, rate and its exact 95% interval: the cells every measured rate shows."""
+    low, high = share.interval
+    return [share.replications, share.significant, f"{100 * share.rate:.1f}%",
+            f"[{100 * low:.1f}%, {100 * high:.1f}%]"]
+
+
 def family_text_for(config) -> str:
     return (f"one-sided Diebold–Mariano/HLN on {LOSS_OF_METRIC[config.metric]} error against persistence for every "
             f"other row, Holm-adjusted at α = {config.alpha:g}")
@@ -76,9 +81,7 @@ def procedure_lines(procedures: list) -> list[str]:
 
     rows = []
     for r in procedures:
-        low, high = r.interval
-        rows.append([r.source, r.scenario, r.procedure, r.replications, r.significant, f"{100 * r.rate:.1f}%",
-                     f"[{100 * low:.1f}%, {100 * high:.1f}%]", r.nominal])
+        rows.append([r.source, r.scenario, r.procedure, *rate_cells(r), r.nominal])
     return ["## The procedures of the verdict, measured on daily losses", "",
             "Each draw is one test period of daily losses whose truth is set: on the Gaussian and the GARCH walk, "
             "persistence's loss is the walk's daily change and each row's is persistence's times (1 − skill) times "
@@ -101,9 +104,7 @@ def interval_lines(intervals: list) -> list[str]:
 
     rows = []
     for r in intervals:
-        low, high = r.interval
-        rows.append([r.case, f"{100 * r.interval_level:.10g}%", r.measure, r.replications, r.significant,
-                     f"{100 * r.rate:.1f}%", f"[{100 * low:.1f}%, {100 * high:.1f}%]", r.nominal])
+        rows.append([r.case, f"{100 * r.interval_level:.10g}%", r.measure, *rate_cells(r), r.nominal])
     draws = max(r.replications for r in intervals if not r.measure.startswith("share"))
     return ["## The interval tests and conformal intervals, measured on random walks", "",
             f"Each of {draws} draws per case is one random walk with a validation and a test period of the test "
