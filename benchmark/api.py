@@ -148,6 +148,8 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
     from benchmark.execution import runner
     from benchmark.render import report
 
+    if bases[0].training == "global":  # before any data is read
+        check_panel(bases, grid)
     if bases[0].search == "optuna":
         from benchmark.execution import search
 
@@ -160,6 +162,9 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
         configs = [point for base in bases for point in sweep.expand(base, grid)]
     configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
     outcomes, invocation = [], uuid.uuid4().hex  # one id for every configuration of this call: `report` rebuilds them
+    if configs[0].training == "global":
+        outcomes = runner.run_global(configs, command=command, progress=progress, invocation=invocation)
+        configs = []
     for cfg in configs:
         if len(configs) > 1:
             point = sweep.label(cfg)
@@ -167,13 +172,30 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
         outcomes.append(runner.run(cfg, command=command, progress=progress, invocation=invocation))
     failed = any(o.failed for o in outcomes)
     try:
-        written = report.write_report(report_entries(outcomes), configs[0].results_dir)
+        written = report.write_report(report_entries(outcomes), outcomes[0].config.results_dir)
     except BenchmarkError as exc:
         if not failed:
             raise
         print(f"no leaderboard: {exc}", file=sys.stderr)
         written = None
     return outcomes, written
+
+
+def check_panel(configs: list, grid: dict) -> None:
+    """`--training global` learns across series: it needs two or more of them and a network to train, and runs
+    one configuration per series (no sweep or search)."""
+    from benchmark.models import registry
+
+    names = sorted({c.dataset_name for c in configs})
+    if len(names) < 2:
+        raise BenchmarkError(f"--training global needs two or more series to learn across (--dataset prices, or a "
+                             f"comma list of datasets); this run has one: {names[0]}")
+    if grid or configs[0].search != "grid":
+        raise BenchmarkError("--training global runs one configuration per series: drop --set / --search (or the "
+                             "experiment file's [sweep] table)")
+    if not any(registry.get(m).adapter.needs_keras for m in configs[0].models):
+        raise BenchmarkError(f"--training global trains networks across the series, and --models "
+                             f"{','.join(configs[0].models)} has none")
 
 
 def report_entries(outcomes) -> list[tuple[str, str, list[str]]]:

@@ -39,6 +39,11 @@ class RunMeta:
     software: Mapping[str, str] = field(default_factory=dict)
     sweep_label: str = ""
     chosen: Mapping[str, str] = field(default_factory=dict)  # a sweep's network -> its chosen grid point
+    channel_rows: tuple[str, ...] = ()  # with --covariates: the rows whose models read them
+    # --training global: the series the global networks learned from, each fold's cut-off date, their windows
+    panel: tuple[str, ...] = ()
+    panel_cutoffs: tuple[str, ...] = ()
+    panel_train_windows: int = 0
 
     @property
     def horizon(self) -> int:

@@ -115,6 +115,14 @@ def validate(config: ExperimentConfig) -> None:
         if recursive:
             raise BenchmarkError("--intervals pinball needs --strategy direct: a one-step quantile network's "
                                  "quantiles cannot be fed back as inputs")
+    if config.training == "global":
+        if config.scaler != "window":
+            raise BenchmarkError(f"--training global needs --scaler window: a scaler fitted on a series' own "
+                                 f"training part (--scaler {config.scaler}) would see dates after the panel's "
+                                 "cut-off, and per-window scaling makes the series comparable")
+        if config.data:
+            raise BenchmarkError("--training global learns across several series: give --dataset prices or a comma "
+                                 "list of datasets, not one --data file")
     if recursive and config.covariates:
         raise BenchmarkError("--covariates needs --strategy direct: a recursive forecast would need the columns' "
                              "future values")

@@ -221,6 +221,12 @@ TABLE: tuple[Setting, ...] = (
             "CPU; Keras' own layer where the kernel cannot serve, recorded per trial); rounding differs, so a fused "
             "run is its own experiment", "training", default="keras", choices=("keras", "fused"),
             hashed=lambda values: values["kernel"] != "keras", compiles=True),
+    Setting("training", str, "local: each network learns from its own series (default); global: besides the "
+            "local rows, one network per architecture and seed learns from the training windows of every series of "
+            "the run (--dataset prices or a comma list) whose targets fall before the panel's earliest test start, "
+            "and forecasts each series' own test points: rows such as `lstm (global)`; needs --scaler window",
+            "training", default="local", choices=("local", "global"),
+            hashed=lambda values: values["training"] != "local"),
     # ---- the verdict: which family of tests, on which loss, at which level. Declared with the run and recorded in
     # its parent run, so the report applies what was declared and nobody gets a second chance after looking.
     Setting("metric", str, "the headline metric: the leaderboard ranks by it and the tests use its loss (absolute "

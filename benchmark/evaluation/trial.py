@@ -36,10 +36,21 @@ class TrialSpec:
     experiment_id: str
     parent_run_id: str
     environment: dict = field(default_factory=dict, compare=False)
+    # A global trial (`--training global`): one spec per series of the panel (its config, experiment and parent);
+    # one network learns from all of them and each gets its own run. Empty for a trial of one series.
+    panel: tuple[TrialSpec, ...] = ()
+
+    @property
+    def row(self) -> str:
+        """The model's row in the leaderboard: `lstm`, or `lstm (global)` for a network trained across the panel."""
+        return self.model + GLOBAL_ROW if self.panel else self.model
 
     @property
     def name(self) -> str:
-        return self.model if self.seed is None else f"{self.model} · seed {self.seed}"
+        return self.row if self.seed is None else f"{self.row} · seed {self.seed}"
+
+
+GLOBAL_ROW = " (global)"  # the suffix of a global network's row
 
 
 SKIPPED = "SKIPPED"  # a trial another invocation finished or is training: not run here, not a failure
@@ -69,6 +80,8 @@ class TrialResult:
     error: str | None = None
     epoch_seconds: tuple[float, ...] = ()  # the last fold's per-epoch wall seconds (the first includes tracing)
     wall_seconds: float = 0.0  # the whole trial: data, training, scoring and recording
+    parent_run_id: str = ""  # the invocation's parent run of the configuration it belongs to
+    members: tuple[TrialResult, ...] = ()  # a global trial: one result per series of the panel
 
 
 def trial_hyperparameters(model: str, config: ExperimentConfig) -> dict:
@@ -144,6 +157,20 @@ def test_quantiles(fit: Fit, prepared: Prepared, config: ExperimentConfig, fold:
     return np.sort(prices, axis=2)  # quantiles never cross
 
 
+def score_fold(fit: Fit, prepared: Prepared, config: ExperimentConfig, fold: int) -> tuple[pd.DataFrame,
+                                                                                          np.ndarray | None]:
+    """One fold's forecast table from a fitted model's scaled forecasts (checked first), and its validation
+    windows' absolute errors on the price scale (None without validation forecasts)."""
+    check_forecasts(prepared, prepared.test.inverse(fit.test_scaled), fold)
+    quantiles = test_quantiles(fit, prepared, config, fold) if config.quantiles else None
+    frame = forecast_table(prepared, prepared.test.inverse(fit.test_scaled), fold, quantiles, tuple(config.quantiles))
+    errors = None
+    if fit.val_scaled is not None:  # the validation windows as the test is forecast (H steps, either strategy)
+        scored = prepared.val_forecast
+        errors = np.abs(scored.inverse(fit.val_scaled) - scored.y).reshape(-1)
+    return frame, errors
+
+
 def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
               seed: int | None) -> tuple[pd.DataFrame, list[Fit], float]:
     """Train one model per fold (each on its own scaled training part); every fold's test predictions and the
@@ -151,22 +178,27 @@ def fit_folds(model, hyperparams: dict, folds: list[Prepared], config: Experimen
     frames, fits, val_errors = [], [], []
     for k, prepared in enumerate(folds):
         fit = fit_model(model, hyperparams, prepared, config, seed)
-        check_forecasts(prepared, prepared.test.inverse(fit.test_scaled), k)
-        quantiles = test_quantiles(fit, prepared, config, k) if config.quantiles else None
-        frames.append(forecast_table(prepared, prepared.test.inverse(fit.test_scaled), k, quantiles,
-                                     tuple(config.quantiles)))
-        if fit.val_scaled is not None:  # the validation windows as the test is forecast (H steps, either strategy)
-            scored = prepared.val_forecast
-            val_errors.append(np.abs(scored.inverse(fit.val_scaled) - scored.y).reshape(-1))
+        frame, errors = score_fold(fit, prepared, config, k)
+        frames.append(frame)
+        if errors is not None:
+            val_errors.append(errors)
         fits.append(fit)
-    val_mae = float(np.mean(np.concatenate(val_errors))) if val_errors else float("nan")
-    return pd.concat(frames, ignore_index=True), fits, val_mae
+    return pd.concat(frames, ignore_index=True), fits, validation_mae(val_errors)
+
+
+def validation_mae(errors: list[np.ndarray]) -> float:
+    return float(np.mean(np.concatenate(errors))) if errors else float("nan")
 
 
 def evaluate(model: ModelSpec, hyperparams: dict, folds: list[Prepared], config: ExperimentConfig,
              seed: int | None) -> TrialRecord:
     """Train and score one trial: one model per fold, errors on the original price scale."""
     frame, fits, val_mae = fit_folds(model, hyperparams, folds, config, seed)
+    return trial_record(frame, fits, val_mae, config)
+
+
+def trial_record(frame: pd.DataFrame, fits: list[Fit], val_mae: float, config: ExperimentConfig) -> TrialRecord:
+    """A trial's summary metrics, curves and scored points from its folds' forecast tables and fits."""
     summary = {"train_seconds": sum(f.train_seconds for f in fits),
                "epochs_run": float(np.mean([f.epochs_run for f in fits]))}
     epoch_seconds = tuple(fits[-1].history.get("epoch_seconds", ()))

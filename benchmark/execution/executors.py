@@ -65,7 +65,7 @@ def threads_per_worker(jobs: int) -> int:
 
 def _running(spec: TrialSpec, max_results: int = 100) -> list:
     """This invocation's run of the trial, if it was created and is still RUNNING."""
-    return Tracker(spec.tracking_uri).running_trials(spec.experiment_id, spec.parent_run_id, spec.model, spec.seed,
+    return Tracker(spec.tracking_uri).running_trials(spec.experiment_id, spec.parent_run_id, spec.row, spec.seed,
                                                      max_results)
 
 
@@ -75,7 +75,7 @@ def settle_lost(spec: TrialSpec, reason: str = LOST) -> TrialResult:
     for run in _running(spec):
         run_id = run.run_id
         tracker.fail(run_id, reason)
-    return TrialResult(spec.model, spec.seed, run_id, "FAILED", error=reason)
+    return TrialResult(spec.row, spec.seed, run_id, "FAILED", error=reason, parent_run_id=spec.parent_run_id)
 
 
 def _started(spec: TrialSpec) -> bool:
@@ -183,7 +183,7 @@ def run_dask(specs: list[TrialSpec], scheduler: str | None, jobs: int) -> Iterat
 
         def submit(spec: TrialSpec):
             attempts[spec] += 1
-            key = f"trial-{spec.model}-{spec.seed}-{spec.parent_run_id}-{attempts[spec]}"
+            key = f"trial-{spec.row}-{spec.seed}-{spec.parent_run_id}-{attempts[spec]}"
             future = client.submit(run_trial, spec, key=key, pure=False)
             futures[future] = spec
             return future

@@ -5,6 +5,7 @@ It knows nothing model-specific: models come from the registry, trials are `run_
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -103,7 +104,9 @@ def schedule(specs: list[TrialSpec]) -> list[TrialSpec]:
     so none idles while another finishes a long trial, and a worker reuses its compiled model across seeds."""
     def cost(spec: TrialSpec) -> float:
         model = registry.get(spec.model)
-        return model.cost if model.stochastic or model.adapter.needs_keras else float("inf")
+        if not (model.stochastic or model.adapter.needs_keras):
+            return float("inf")
+        return model.cost * max(1, len(spec.panel))  # a global network learns from every series of the panel
 
     return sorted(specs, key=cost, reverse=True)  # stable: seeds keep their order
 
@@ -157,9 +160,10 @@ def check_declaration(config: ExperimentConfig, tracker: Tracker, experiment_id:
 def check_capabilities(config: ExperimentConfig) -> None:
     """Settings that only some models honour need at least one model of the run that declares the capability
     (the others forecast as before: baselines read the target alone and emit points)."""
-    if config.covariates and not any(registry.get(m).channels for m in config.models):
-        raise BenchmarkError(f"--covariates: no model of this run accepts extra input channels (CHANNELS = True in "
-                             f"its model file; models: {', '.join(config.models)})")
+    networks = [m for m in config.models if registry.get(m).kind == "neural"]
+    if config.covariates and not any(registry.get(m).channels for m in networks):
+        raise BenchmarkError(f"--covariates feeds the networks' input channels, and no network of this run accepts "
+                             f"them (CHANNELS = True in its model file; networks: {', '.join(networks) or 'none'})")
 
 
 def check_intervals(config: ExperimentConfig) -> None:
@@ -240,10 +244,21 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     return dataclasses.replace(config, data_checksum=folds[0].series.checksum, tracking_uri=uri)
 
 
-def run(config: ExperimentConfig, command: str = "", progress: bool | None = None,
-        invocation: str | None = None) -> RunOutcome:
-    """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
-    config = check_inputs(config)
+@dataclass
+class Opened:
+    """One configuration's invocation, started: its parent run and the trials it still has to run."""
+
+    config: ExperimentConfig
+    tracker: Tracker
+    experiment_id: str
+    parent: str
+    specs: list[TrialSpec]
+    skipped: int
+    environment: dict
+
+
+def open_config(config: ExperimentConfig, command: str, invocation: str | None) -> Opened:
+    """Declare (or check the declaration of) a checked configuration, start its parent run, plan its trials."""
     uri = config.tracking_uri
     tracker = Tracker(uri)
     tracker.ensure_store()
@@ -259,25 +274,79 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
     if skipped:
         print(f"resume: {skipped} finished trial(s) of config {config.config_hash} skipped (--force retrains)",
               file=sys.stderr)
-    results: list[TrialResult] = []
+    return Opened(config, tracker, experiment_id, parent, specs, skipped, env)
+
+
+def run(config: ExperimentConfig, command: str = "", progress: bool | None = None,
+        invocation: str | None = None) -> RunOutcome:
+    """Run the benchmark grid for one configuration; interrupted runs are marked KILLED, then re-raised."""
+    opened = open_config(check_inputs(config), command, invocation)
+    return execute_opened([opened], opened.specs, progress)[0]
+
+
+def run_global(configs: list[ExperimentConfig], command: str = "", progress: bool | None = None,
+               invocation: str | None = None) -> list[RunOutcome]:
+    """`--training global`: every series' own trials and, in the same pool, one network per architecture and seed
+    trained across the panel (`benchmark.evaluation.panel`), recorded in every series' configuration."""
+    invocation = invocation or uuid.uuid4().hex
+    opened = [open_config(check_inputs(config), command, invocation) for config in configs]
+    specs = [spec for o in opened for spec in o.specs] + global_specs(opened)
+    return execute_opened(opened, specs, progress)
+
+
+def global_specs(opened: list[Opened]) -> list[TrialSpec]:
+    """One global trial per network and seed that some series of the panel does not have finished yet (a series
+    that has it is not recorded twice: `recording.run_global_trial`)."""
+    first = opened[0].config
+    done = [o.tracker.finished_keys(o.experiment_id, o.config.config_hash) for o in opened]
+    elsewhere = [o.tracker.running_elsewhere(o.experiment_id, o.config.config_hash) for o in opened]
+    out = []
+    for name in first.models:
+        if not registry.get(name).adapter.needs_keras:
+            continue
+        key = model_hash(name, trial_hyperparameters(name, first))
+        for seed in first.seeds:
+            members = tuple(TrialSpec(name, seed, o.config, o.config.tracking_uri, o.experiment_id, o.parent,
+                                      o.environment) for o in opened)
+            spec = dataclasses.replace(members[0], panel=members)
+            wanted = (spec.row, seed_text(seed), key)
+            if first.force or any(wanted not in d and wanted not in e for d, e in zip(done, elsewhere, strict=True)):
+                out.append(spec)
+    return out
+
+
+def execute_opened(opened: list[Opened], specs: list[TrialSpec], progress: bool | None) -> list[RunOutcome]:
+    """Run the trials of one or more started configurations in one pool; each configuration's parent run ends
+    FINISHED, FAILED (a trial failed or was lost) or KILLED (interrupted, then re-raised)."""
+    results: dict[str, list[TrialResult]] = {o.parent: [] for o in opened}
+    config, tracker = opened[0].config, opened[0].tracker
     try:
-        with tracker.heartbeat(parent):  # other hosts can tell this invocation is alive
+        with contextlib.ExitStack() as beats:
+            for o in opened:  # other hosts can tell this invocation is alive
+                beats.enter_context(o.tracker.heartbeat(o.parent))
             for result in _with_progress(execute(specs, config), len(specs), progress):
-                results.append(result)
-            if any(r.status == SKIPPED for r in results):  # still alive (heartbeat) while it waits
-                wait_for_others(tracker, experiment_id, config.config_hash)
+                for member in result.members or (result,):
+                    results.get(member.parent_run_id, results[opened[0].parent]).append(member)
+            for o in opened:
+                if any(r.status == SKIPPED for r in results[o.parent]):  # still alive (heartbeat) while it waits
+                    wait_for_others(o.tracker, o.experiment_id, o.config.config_hash)
     except BaseException as exc:
         if not tracker.answers():  # the store itself went away: say so once, never with a traceback
-            raise BenchmarkError(f"tracking store {uri} stopped answering ({type(exc).__name__}); finished trials "
-                                 "are kept there: rerun the same command when it is back (unfinished ones are "
-                                 "retried)") from None
-        tracker.close_unfinished(experiment_id, parent, tracking.KILLED, "interrupted")
-        tracker.end_parent(parent, tracking.KILLED)
+            raise BenchmarkError(f"tracking store {config.tracking_uri} stopped answering ({type(exc).__name__}); "
+                                 "finished trials are kept there: rerun the same command when it is back "
+                                 "(unfinished ones are retried)") from None
+        for o in opened:
+            o.tracker.close_unfinished(o.experiment_id, o.parent, tracking.KILLED, "interrupted")
+            o.tracker.end_parent(o.parent, tracking.KILLED)
         raise
-    tracker.close_unfinished(experiment_id, parent, tracking.FAILED, executors.LOST)
-    finished = all(r.status in (tracking.FINISHED, SKIPPED) for r in results)
-    tracker.end_parent(parent, tracking.FINISHED if finished else tracking.FAILED)
-    return RunOutcome(experiment_id, parent, config, uri, results, skipped)
+    outcomes = []
+    for o in opened:
+        o.tracker.close_unfinished(o.experiment_id, o.parent, tracking.FAILED, executors.LOST)
+        mine = results[o.parent]
+        finished = all(r.status in (tracking.FINISHED, SKIPPED) for r in mine)
+        o.tracker.end_parent(o.parent, tracking.FINISHED if finished else tracking.FAILED)
+        outcomes.append(RunOutcome(o.experiment_id, o.parent, o.config, o.config.tracking_uri, mine, o.skipped))
+    return outcomes
 
 
 WAIT_POLL = 2.0  # seconds between looks at the trials another invocation is training
@@ -308,8 +377,7 @@ def _with_progress(results: Iterable[TrialResult], total: int, progress: bool | 
     bar = tqdm(total=total, desc="trials", unit="trial", disable=not interactive, file=sys.stderr)
     for done, result in enumerate(results, start=1):
         bar.update(1)
-        shown = "mae" if "mae" in result.metrics else "val_mae"  # search trials are scored on validation only
-        note = f"{shown}={result.metrics[shown]:.4g}" if result.status == "FINISHED" else result.error
+        note = _note(result)
         line = f"{result.model}{'' if result.seed is None else f' seed {result.seed}'}: {result.status} {note}"
         if interactive:
             bar.write(line, file=sys.stderr)
@@ -317,3 +385,13 @@ def _with_progress(results: Iterable[TrialResult], total: int, progress: bool | 
             print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
         yield result
     bar.close()
+
+
+def _note(result: TrialResult) -> str:
+    """A trial's progress note: its error, or its score (each series' for a global network)."""
+    if result.members:
+        return "; ".join(f"{_note(m)}" for m in result.members if m.status != SKIPPED) or "already recorded"
+    if result.status != "FINISHED":
+        return str(result.error)
+    shown = "mae" if "mae" in result.metrics else "val_mae"  # search trials are scored on validation only
+    return f"{shown}={result.metrics[shown]:.4g}"

@@ -146,6 +146,7 @@ def render(results: StoredResults, table: pd.DataFrame, pvalues: pd.DataFrame, f
         f"| validation targets | {dates.get('val_start', '–')} … {dates.get('val_end', '–')} |",
         f"| test targets | {dates.get('test_start')} … {dates.get('test_end')} "
         f"({m.test_points} points, each scored once) |",
+        *input_rows(m),
         f"| seeds | {_seeds_text(m.seeds)} |",
         f"| command | {code(m.command)} |",
         f"| config hash | `{m.config_hash}` |",
@@ -264,6 +265,23 @@ def protocol_text(meta: RunMeta) -> str:
         return "holdout (one test period)"
     return (f"rolling-origin backtest, {meta.get('folds')} folds, {meta.get('window_type')} training window, "
             "scaler refitted and model retrained per fold")
+
+
+def input_rows(meta: RunMeta) -> list[str]:
+    """What the networks saw besides the target and their own series: covariate channels, the global panel."""
+    rows = []
+    if meta.settings.get("covariates"):
+        rows.append(f"| input channels | the target, then {code(_setting_text(meta.settings['covariates']))} (past "
+                    f"values only), read by {', '.join(map(cell, meta.channel_rows)) or 'no row'}; every other row "
+                    "reads the target alone |")
+    if meta.panel:
+        cuts = ", ".join(meta.panel_cutoffs)
+        rows.append(f"| global networks | rows `… (global)`: one network per architecture and seed learned from the "
+                    f"training windows of {', '.join(map(cell, meta.panel))} ({meta.panel_train_windows} windows) "
+                    f"whose every target falls before {cuts} (the panel's earliest test start: one calendar cut-off "
+                    "for every series, so no series' training overlaps another's test period), and forecasts this "
+                    "series' own test points |")
+    return rows
 
 
 def fold_lines(meta: RunMeta) -> list[str]:

@@ -113,6 +113,13 @@ def load_results(uri: str, experiment_id: str, config_hash: str) -> StoredResult
         raise BenchmarkError(f"config {config_hash} has no finished trials in experiment {experiment_id} of {uri}")
     sample = next(r for r in runs if r.run_id == finished["run_id"].iloc[0])
     meta = run_meta(tracker, experiment_id, config_hash, trials, sample)
+    trained_across = next((r.trial for r in runs if r.run_id in set(finished["run_id"]) and r.trial.panel), None)
+    if trained_across is not None:  # the global networks' panel, as their runs recorded it
+        meta = dataclasses.replace(meta, panel=trained_across.panel, panel_cutoffs=trained_across.panel_cutoffs,
+                                   panel_train_windows=trained_across.panel_train_windows)
+    if meta.settings.get("covariates"):
+        read = {r.trial.model for r in runs if r.run_id in set(finished["run_id"]) and len(r.trial.inputs) > 1}
+        meta = dataclasses.replace(meta, channel_rows=tuple(sorted(read)))
     predictions = [conform(tracker.predictions(t.run_id), meta.dataset).assign(model=t.model, seed=t.seed)
                    for t in finished.itertuples()]
     histories = [{"model": t.model, "seed": t.seed, "epoch": step, "metric": key, "value": value}

@@ -43,6 +43,10 @@ class TrialParams:
     hyperparameters: Mapping[str, object] = field(default_factory=dict)
     sweep: Mapping[str, object] = field(default_factory=dict)
     interval_source: str = ""  # with --quantiles: "model" (its own distribution) or "conformal (METHOD)"
+    inputs: tuple[str, ...] = ()  # with --covariates: the channels the model read (the target first)
+    panel: tuple[str, ...] = ()  # a global network (--training global): every series it learned from
+    panel_cutoffs: tuple[str, ...] = ()  # ... the dates its training targets fell before, one per fold
+    panel_train_windows: int = 0  # ... and how many windows it trained on (the last fold's)
 
     def to_params(self) -> dict[str, object]:
         params = {
@@ -56,6 +60,11 @@ class TrialParams:
         }
         if self.interval_source:
             params["interval_source"] = self.interval_source
+        if self.inputs:
+            params["inputs"] = ",".join(self.inputs)
+        if self.panel:
+            params.update({"panel": ",".join(self.panel), "panel_cutoffs": ",".join(self.panel_cutoffs),
+                           "panel_train_windows": self.panel_train_windows})
         if len(self.fold_dates) > 1:
             params["fold_dates"] = json.dumps(list(self.fold_dates))
         params.update({SWEEP_PREFIX + k: v for k, v in self.sweep.items()})
@@ -72,7 +81,8 @@ class TrialParams:
             return params[name] == "True" if name in params else otherwise
 
         own = {"model", "seed", "kind", "family", "stochastic", "reference", "dataset", "data", "dataset_checksum",
-               "train_windows", "val_windows", "test_points", "fold_dates", "interval_source", "kernel_used"}
+               "train_windows", "val_windows", "test_points", "fold_dates", "interval_source", "kernel_used",
+               "inputs", "panel", "panel_cutoffs", "panel_train_windows"}
         dates = {k: v for k, v in params.items() if k.split("_")[0] in PARTS and k.endswith(("_start", "_end"))}
         return cls(
             model=params.get("model", ""), seed=params.get("seed", ""), kind=kind, family=params.get("family", ""),
@@ -89,4 +99,8 @@ class TrialParams:
                              if k.startswith(HYPERPARAMETER_PREFIX)},
             sweep={k.removeprefix(SWEEP_PREFIX): v for k, v in sorted(params.items()) if k.startswith(SWEEP_PREFIX)},
             interval_source=params.get("interval_source", ""),
+            inputs=tuple(filter(None, params.get("inputs", "").split(","))),
+            panel=tuple(filter(None, params.get("panel", "").split(","))),
+            panel_cutoffs=tuple(filter(None, params.get("panel_cutoffs", "").split(","))),
+            panel_train_windows=int(params.get("panel_train_windows", 0)),
         )

@@ -1,0 +1,116 @@
+"""Networks trained across the panel (`--training global`): no window with a target on or after the panel's
+cut-off reaches training (checked by dates), each series' own test points are scored once against its own
+persistence, and a global run that cannot be made is refused up front."""
+
+from __future__ import annotations
+
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import benchmark
+from benchmark import cli
+from benchmark.data.series import Series
+from benchmark.evaluation.panel import cutoff, facts, panel_prepared, split_fit
+from benchmark.models.contract import Fit
+from benchmark.pipeline.windows import prepare_folds
+
+EPOCH = pd.Timestamp("2000-01-01")
+
+
+def dated_series(name: str, start: str, periods: int) -> Series:
+    """A series whose every value is its own date (days since 2000 plus 1000): a window's raw targets name the
+    dates they fall on."""
+    dates = pd.bdate_range(start, periods=periods)
+    return Series(name, dates, (dates - EPOCH).days.to_numpy(dtype=np.float64) + 1000.0, "close", "test", name)
+
+
+def day(value: float) -> pd.Timestamp:
+    return EPOCH + pd.Timedelta(days=float(value) - 1000.0)
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_no_window_with_a_target_on_or_after_the_cutoff_is_trained_on(horizon):
+    early = dated_series("early", "2010-01-01", 600)  # ends about a year before `late`
+    late = dated_series("late", "2010-06-01", 800)
+    panel = [prepare_folds(s, 20, horizon, 60, 60, "window", folds=2, step=60, window_type="expanding")
+             for s in (early, late)]
+    for k in range(2):
+        fold = [folds[k] for folds in panel]
+        cut = cutoff(fold)
+        assert cut == fold[0].series.dates[fold[0].bounds.test_start]  # the earliest test start
+        combined = panel_prepared(fold, cut)
+        for part in (combined.train, combined.val):
+            last_target = [day(v) for v in part.y.max(axis=1)]
+            assert max(last_target) < cut
+        # every window of either series whose targets all fall before the cut-off is kept
+        expected = 0
+        for p in fold:
+            for windows in (p.train,):
+                ends = p.series.dates[windows.origins + windows.y.shape[1] - 1]
+                expected += int((ends < cut).sum())
+        assert len(combined.train) == expected
+        late_train = fold[1].train
+        assert len(combined.train) < len(fold[0].train) + len(late_train)  # the late series lost its last windows
+        # test windows are each series' own, whole
+        assert len(combined.test) == sum(len(p.test) for p in fold)
+    about = facts(panel)
+    assert about.series == ("early", "late") and len(about.cutoffs) == 2 and about.cutoffs[0] < about.cutoffs[1]
+
+
+def test_the_panel_forecasts_go_back_to_their_own_series():
+    a, b = dated_series("a", "2010-01-01", 300), dated_series("b", "2010-03-01", 400)
+    fold = [prepare_folds(s, 10, 2, 40, 40, "window")[0] for s in (a, b)]
+    combined = panel_prepared(fold, cutoff(fold))
+    fit = Fit(test_scaled=combined.test.targets, val_scaled=combined.val_forecast.targets, history={"loss": [1.0]})
+    parts = split_fit(fit, fold)
+    for part, prepared in zip(parts, fold, strict=True):
+        np.testing.assert_array_equal(prepared.test.inverse(part.test_scaled), prepared.test.y)
+        np.testing.assert_array_equal(prepared.val_forecast.inverse(part.val_scaled), prepared.val_forecast.y)
+        assert part.history == {"loss": [1.0]}
+
+
+@pytest.mark.slow
+def test_a_global_run_with_covariates_scores_each_series_own_test_points_once(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    benchmark.run(dataset="random_walk,seasonal_ar", training="global", covariates="log_return", models=["mlp"],
+                  seeds=[0],
+                  epochs=1, lookback=20, val_size=40, test_size=40, jobs=1, tracking_uri=uri,
+                  results_dir=str(tmp_path / "out"))
+    boards = {name: benchmark.load(tracking_uri=uri, experiment=f"forecast-benchmark/{name}")
+              for name in ("random_walk", "seasonal_ar")}
+    for board in boards.values():
+        predictions = board.predictions
+        naive = predictions[predictions["model"] == "naive"].sort_values("date")
+        pooled = predictions[predictions["model"] == "mlp (global)"].sort_values("date")
+        assert len(pooled) == 40 and list(pooled["date"]) == list(naive["date"])  # its own 40 test points, once
+        np.testing.assert_array_equal(pooled["actual"].to_numpy(), naive["actual"].to_numpy())
+        assert {"mlp", "mlp (global)", "naive"} <= set(board.table["model"])
+    text = (tmp_path / "out" / "LEADERBOARD.md").read_text()
+    # the two generated series share their dates: the cut-off is their first test date, stated on both boards
+    cut = pd.Timestamp(boards["random_walk"].predictions["date"].min()).date().isoformat()
+    assert text.count(f"whose every target falls before {cut}") == 2
+    assert text.count("read by linear, mlp, mlp (global); every other row reads the target alone") == 2
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dataset", "msft", "--training", "global"], "needs two or more series to learn across"),
+    (["--dataset", "msft,vix", "--training", "global", "--scaler", "minmax"], "needs --scaler window"),
+    (["--dataset", "msft,vix", "--training", "global", "--set", "units=8,16"], "drop --set"),
+    (["--dataset", "msft,vix", "--training", "global", "--models", "naive"], "has none"),
+    (["--dataset", "msft", "--covariates", "nosuch"], "column 'nosuch' (--covariates) not found"),
+    (["--dataset", "vix", "--covariates", "volume"], "dataset 'vix': column 'volume' (--covariates) not found"),
+    (["--dataset", "msft", "--covariates", "volume", "--models", "arima"], "no network of this run accepts them"),
+])
+def test_a_run_that_cannot_be_made_is_one_line_and_exit_2(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        code = cli.main(["run", *args, "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"])
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message in lines[0], lines
+    assert list(tmp_path.iterdir()) == []  # nothing written
