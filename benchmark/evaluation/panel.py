@@ -4,9 +4,11 @@ from the training windows of every series of the run, then forecasts each series
 The trap is the calendar: the bundled series end on different dates, so one series' training years can overlap
 another's test period and carry the same market shock into it. Every series' training and early-stopping
 windows are therefore cut at one date per fold, the panel's earliest test start (`cutoff`): a window is used only
-if every one of its targets falls before it (by date, not by count; tested). Each series keeps its own test
-points, scored once against its own persistence, and its own validation windows for conformal intervals (their
-errors come from a model that never trained on them).
+if every one of its targets falls before it (by date, not by count; tested), and each series is re-split there as
+if its test began at the cut-off, its last `val_size` points before it validating (early stopping sees every
+series) and the windows before them training. Each series keeps its own test points, scored once against its own
+persistence, and its own validation windows for conformal intervals (their errors come from a model that never
+trained on them).
 
 Per-window scaling (`--scaler window`, required) puts the series on one footing: each window is scaled by its
 own last value and spread, so a network sees the shape of a window, not its price level. No series id is fed to
@@ -38,9 +40,18 @@ def target_dates(windows: Windows, dates: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray(dates[windows.origins + windows.y.shape[1] - 1])
 
 
-def before(windows: Windows, dates: pd.DatetimeIndex, cut: pd.Timestamp) -> Windows:
-    """The windows whose every target falls before `cut`."""
-    return take(windows, target_dates(windows, dates) < np.datetime64(cut))
+def resplit(prepared: Prepared, cut: pd.Timestamp) -> tuple[Windows, Windows | None]:
+    """A series' training and validation windows re-split at the cut-off, as if its test period began there: the
+    windows whose targets all fall in the `val_size` points before the cut-off validate (early stopping), those
+    before them train. For the series whose test period starts first this is its own split."""
+    dates, bounds = prepared.series.dates, prepared.bounds
+    end = int(np.searchsorted(np.asarray(dates), np.datetime64(cut)))  # the first point on or after the cut-off
+    val_points = bounds.test_start - bounds.val_start
+    start = end - val_points
+    pool = stack([prepared.train, *([prepared.val] if prepared.val is not None else [])])
+    first, last = pool.origins, pool.origins + pool.y.shape[1] - 1  # each window's first and last target
+    train = take(pool, last < start)
+    return train, take(pool, (first >= start) & (last < end)) if val_points else None
 
 
 def take(windows: Windows, keep: np.ndarray) -> Windows:
@@ -57,9 +68,10 @@ def stack(parts: list[Windows]) -> Windows:
 
 def panel_prepared(fold: list[Prepared], cut: pd.Timestamp) -> Prepared:
     """What one global network trains on and forecasts: every series' training and validation windows before the
-    cut-off, every series' test windows and full validation forecasts (to be split back by `split_fit`)."""
-    train = stack([before(p.train, p.series.dates, cut) for p in fold])
-    vals = [before(p.val, p.series.dates, cut) for p in fold if p.val is not None]
+    cut-off (`resplit`), every series' test windows and own validation forecasts (split back by `split_fit`)."""
+    parts = [resplit(p, cut) for p in fold]
+    train = stack([t for t, _ in parts])
+    vals = [v for _, v in parts if v is not None]
     val = stack(vals) if vals and sum(map(len, vals)) else None
     forecasts = [p.val_forecast for p in fold]
     val_forecast = stack(forecasts) if all(f is not None for f in forecasts) else None
@@ -89,6 +101,8 @@ class PanelFacts:
 
 
 def facts(panel: list[list[Prepared]]) -> PanelFacts:
+    """The panel's facts (the series whose test period starts first keeps its own split, so every fold has
+    training windows)."""
     folds = list(zip(*panel, strict=True))  # per fold, every series' Prepared
     cuts = [cutoff(list(fold)) for fold in folds]
     last = panel_prepared(list(folds[-1]), cuts[-1])

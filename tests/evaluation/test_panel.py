@@ -13,7 +13,7 @@ import pytest
 import benchmark
 from benchmark import cli
 from benchmark.data.series import Series
-from benchmark.evaluation.panel import cutoff, facts, panel_prepared, split_fit
+from benchmark.evaluation.panel import cutoff, facts, panel_prepared, resplit, split_fit
 from benchmark.models.contract import Fit
 from benchmark.pipeline.windows import prepare_folds
 
@@ -42,20 +42,20 @@ def test_no_window_with_a_target_on_or_after_the_cutoff_is_trained_on(horizon):
         cut = cutoff(fold)
         assert cut == fold[0].series.dates[fold[0].bounds.test_start]  # the earliest test start
         combined = panel_prepared(fold, cut)
-        for part in (combined.train, combined.val):
-            last_target = [day(v) for v in part.y.max(axis=1)]
-            assert max(last_target) < cut
-        # every window of either series whose targets all fall before the cut-off is kept
-        expected = 0
-        for p in fold:
-            for windows in (p.train,):
-                ends = p.series.dates[windows.origins + windows.y.shape[1] - 1]
-                expected += int((ends < cut).sum())
-        assert len(combined.train) == expected
-        late_train = fold[1].train
-        assert len(combined.train) < len(fold[0].train) + len(late_train)  # the late series lost its last windows
-        # test windows are each series' own, whole
-        assert len(combined.test) == sum(len(p.test) for p in fold)
+        for part in (combined.train, combined.val):  # by the dates the raw targets name
+            assert max(day(v) for v in part.y.max(axis=1)) < cut
+        for p in fold:  # each series re-split at the cut-off: its last 60 points before it validate
+            dates = p.series.dates
+            val_start = dates[int(np.searchsorted(dates, cut)) - 60]
+            train, val = resplit(p, cut)
+            assert max(day(v) for v in train.y.max(axis=1)) < val_start
+            assert min(day(v) for v in val.y.min(axis=1)) >= val_start and max(day(v) for v in val.y.max(axis=1)) < cut
+            assert len(val) == 60 - horizon + 1  # every window that fits
+        own_train, own_val = resplit(fold[0], cut)  # the earliest series keeps its own split
+        np.testing.assert_array_equal(own_train.origins, fold[0].train.origins)
+        np.testing.assert_array_equal(own_val.origins, fold[0].val.origins)
+        assert len(combined.train) == sum(len(resplit(p, cut)[0]) for p in fold)
+        assert len(combined.test) == sum(len(p.test) for p in fold)  # test windows are each series' own, whole
     about = facts(panel)
     assert about.series == ("early", "late") and len(about.cutoffs) == 2 and about.cutoffs[0] < about.cutoffs[1]
 
