@@ -1,6 +1,7 @@
 """Networks trained across the panel (`--training global`): no window with a target on or after the panel's
-cut-off reaches training (checked by dates), each series' own test points are scored once against its own
-persistence, and a global run that cannot be made is refused up front."""
+cut-off reaches training (checked by dates), each series' forecasts go back to it, and a global run that cannot be
+made is refused up front. A whole global run of the five price series (each series' own test points scored once
+beside its own persistence, the cut-off stated on every board) is in tests/render/test_report.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import benchmark
 from benchmark import cli
 from benchmark.data.series import Series
 from benchmark.evaluation.panel import cutoff, facts, panel_prepared, resplit, split_fit
@@ -70,29 +70,6 @@ def test_the_panel_forecasts_go_back_to_their_own_series():
         np.testing.assert_array_equal(prepared.test.inverse(part.test_scaled), prepared.test.y)
         np.testing.assert_array_equal(prepared.val_forecast.inverse(part.val_scaled), prepared.val_forecast.y)
         assert part.history == {"loss": [1.0]}
-
-
-@pytest.mark.slow
-def test_a_global_run_with_covariates_scores_each_series_own_test_points_once(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'm.db'}"
-    benchmark.run(dataset="random_walk,seasonal_ar", training="global", covariates="log_return", models=["mlp"],
-                  seeds=[0],
-                  epochs=1, lookback=20, val_size=40, test_size=40, jobs=1, tracking_uri=uri,
-                  results_dir=str(tmp_path / "out"))
-    boards = {name: benchmark.load(tracking_uri=uri, experiment=f"forecast-benchmark/{name}")
-              for name in ("random_walk", "seasonal_ar")}
-    for board in boards.values():
-        predictions = board.predictions
-        naive = predictions[predictions["model"] == "naive"].sort_values("date")
-        pooled = predictions[predictions["model"] == "mlp (global)"].sort_values("date")
-        assert len(pooled) == 40 and list(pooled["date"]) == list(naive["date"])  # its own 40 test points, once
-        np.testing.assert_array_equal(pooled["actual"].to_numpy(), naive["actual"].to_numpy())
-        assert {"mlp", "mlp (global)", "naive"} <= set(board.table["model"])
-    text = (tmp_path / "out" / "LEADERBOARD.md").read_text()
-    # the two generated series share their dates: the cut-off is their first test date, stated on both boards
-    cut = pd.Timestamp(boards["random_walk"].predictions["date"].min()).date().isoformat()
-    assert text.count(f"whose every target falls before {cut}") == 2
-    assert text.count("read by linear, mlp, mlp (global); every other row reads the target alone") == 2
 
 
 @pytest.mark.parametrize(("args", "message"), [

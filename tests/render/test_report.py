@@ -171,10 +171,12 @@ def test_figures_have_titles_labels_and_legends(tiny_run):
 
 @pytest.mark.slow
 def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critical_difference_figure(tmp_path):
-    """`run --dataset prices` on the five bundled series (tiny protocol, one epoch)."""
+    """`run --dataset prices` on the five bundled series (tiny protocol, one epoch), with a network trained across
+    them (`--training global`) reading one covariate."""
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     code = cli.main(["run", "--dataset", "prices", "--models", "mlp", "--seeds", "1", "--epochs", "1",
                      "--lookback", "10", "--test-size", "20", "--val-size", "20", "--patience", "1", "--jobs", "1",
+                     "--training", "global", "--covariates", "log_return",
                      "--tracking-uri", store, "--results-dir", str(tmp_path / "results")])
     assert code == 0
     text = (tmp_path / "results" / "LEADERBOARD.md").read_text()
@@ -187,12 +189,19 @@ def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critica
     sections = text.split("\n## Leaderboard: ")[1:]
     assert [s.split("\n", 1)[0] for s in sections] == names
     for section in sections:
-        for model in ("mlp", "naive", "drift", "linear", "seasonal_naive", "arima", "ets", "theta"):
+        for model in ("mlp", "mlp (global)", "naive", "drift", "linear", "seasonal_naive", "arima", "ets", "theta"):
             assert f"| {model} " in section, model
     assert "## Skill pooled across datasets, with a 95% interval over common dates" in text
     assert "Friedman's test treats the datasets as independent blocks" in text
     losses = pd.read_csv(tmp_path / "results" / "daily-losses.csv")
     assert sorted(losses["dataset"].unique()) == names and {"naive", "mlp", "theta"} <= set(losses.columns)
+    # the global network scores each series' own 20 test points once, beside that series' persistence
+    for name, days in losses.groupby("dataset"):
+        assert days["date"].is_unique and len(days) == 20 and days["mlp (global)"].notna().all(), name
+    # msft's test period starts first (it ends in 2017, the others in 2018-19): that is every board's cut-off
+    cut = losses.loc[losses["dataset"] == "msft", "date"].min()
+    assert text.count(f"whose every target falls before {cut}") == 5
+    assert text.count("read by linear, mlp, mlp (global); every other row reads the target alone") == 5
     # `report` rebuilds the whole panel the run covered, and never narrows it
     assert cli.main(["report", "--tracking-uri", store, "--results-dir", str(tmp_path / "again")]) == 0
     rebuilt = (tmp_path / "again" / "LEADERBOARD.md").read_text()
