@@ -58,12 +58,13 @@ def _layer_class():
             weights = icfo(tf.concat([cell.kernel, cell.recurrent_kernel], axis=0))
             bias = icfo(cell.bias) if cell.use_bias else tf.zeros([4 * units], dtype=x.dtype)
             peephole = tf.zeros([units], dtype=x.dtype)
-            h = tf.raw_ops.BlockLSTM(seq_len_max=tf.cast(steps, tf.int64), x=x, cs_prev=zeros, h_prev=zeros,
-                                     w=tf.cast(weights, x.dtype), wci=peephole, wcf=peephole, wco=peephole,
-                                     b=tf.cast(bias, x.dtype), forget_bias=0.0, cell_clip=-1.0,
-                                     use_peephole=False)[6]
-            outputs = tf.transpose(h, [1, 0, 2])  # [batch, time, units]
-            return outputs if self.return_sequences else outputs[:, -1, :]
+            gates = tf.raw_ops.BlockLSTM(seq_len_max=tf.cast(steps, tf.int64), x=x, cs_prev=zeros, h_prev=zeros,
+                                         w=tf.cast(weights, x.dtype), wci=peephole, wcf=peephole, wco=peephole,
+                                         b=tf.cast(bias, x.dtype), forget_bias=0.0, cell_clip=-1.0,
+                                         use_peephole=False)
+            cs, h = gates[1], gates[6]  # [time, batch, units]: cell states and outputs
+            outputs = tf.transpose(h, [1, 0, 2]) if self.return_sequences else h[-1]
+            return [outputs, h[-1], cs[-1]] if self.return_state else outputs  # Keras' [output, h, c]
 
     return FusedLSTM
 

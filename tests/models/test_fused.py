@@ -62,3 +62,58 @@ def test_the_fused_layer_falls_back_to_keras_where_the_kernel_cannot_serve():
     mask = np.ones((4, 10), dtype=bool)
     mask[:, -3:] = False  # a mask: Keras' own path, the same numbers
     np.testing.assert_allclose(layer(x, mask=mask), reference(x, mask=mask), atol=1e-6)
+
+
+def test_final_states_equal_keras_and_a_ragged_last_batch_changes_nothing():
+    import keras
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(37, 12, 2)).astype("float32")  # 37 windows: batches of 16, 16 and a ragged 5
+    reference = keras.layers.LSTM(6, return_state=True)
+    layer = fused.fused_lstm()(6, return_state=True)
+    reference.build((None, 12, 2))
+    layer.build((None, 12, 2))
+    for mine, theirs in zip(layer.weights, reference.weights, strict=True):
+        mine.assign(theirs)
+    for got, expected in zip(layer(x), reference(x), strict=True):  # output, final h, final c
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    spec = registry.get("lstm")
+    model = spec.build((12, 2), 1, BuildOptions(fused=True), **spec.defaults)
+    whole = model.predict(x, batch_size=64, verbose=0)
+    for batch in (1, 16, 36):
+        np.testing.assert_allclose(model.predict(x, batch_size=batch, verbose=0), whole, atol=1e-6)
+
+
+def test_weights_saved_from_one_implementation_load_into_the_other(tmp_path):
+    import keras
+
+    spec = registry.get("lstm")
+    x = np.random.default_rng(3).normal(size=(9, 20, 1)).astype("float32")
+    keras.utils.set_random_seed(0)
+    saved = spec.build((20, 1), 1, BuildOptions(fused=True), **spec.defaults)
+    saved.save_weights(tmp_path / "fused.weights.h5")
+    loaded = spec.build((20, 1), 1, BuildOptions(), **spec.defaults)
+    loaded.load_weights(tmp_path / "fused.weights.h5")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), saved.predict(x, verbose=0), atol=1e-6)
+    loaded.save_weights(tmp_path / "keras.weights.h5")  # and back
+    again = spec.build((20, 1), 1, BuildOptions(fused=True), **spec.defaults)
+    again.load_weights(tmp_path / "keras.weights.h5")
+    np.testing.assert_allclose(again.predict(x, verbose=0), saved.predict(x, verbose=0), atol=1e-6)
+
+
+def test_two_fused_trainings_under_one_seed_are_identical():
+    import keras
+
+    spec = registry.get("lstm")
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(40, 15, 1)).astype("float32"), rng.normal(size=(40, 1)).astype("float32")
+
+    def trained():
+        keras.utils.set_random_seed(7)
+        model = spec.build((15, 1), 1, BuildOptions(fused=True, seed=7), **spec.defaults)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        return [w.numpy() for w in model.weights]
+
+    for first, second in zip(trained(), trained(), strict=True):
+        np.testing.assert_array_equal(first, second)
