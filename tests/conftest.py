@@ -55,25 +55,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# The longest tests, started first (in this order) so that two workers end together: with work stealing, the last
-# tests to start are the short ones, and no worker waits on another's long test at the end of the run.
-LONGEST_FIRST = ("test_quick_harness_writes_the_table", "test_sweep_end_to_end_resume_report_and_test_targets",
-                 "test_calibration_verdicts", "test_a_killed_worker_fails_its_trial_and_a_rerun_completes_it",
-                 "test_the_price_panel_gives_one_leaderboard")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Longest tests first: the named ones, then every other `slow` test, then the rest (each group in file
-    order). Only the order changes; every worker sorts the same collection the same way."""
-    def rank(item) -> tuple[int, int]:
-        named = next((i for i, prefix in enumerate(LONGEST_FIRST) if item.name.startswith(prefix)), None)
-        if named is not None:
-            return 0, named
-        return (1, 0) if item.get_closest_marker("slow") else (2, 0)
-
-    items[:] = sorted(items, key=rank)
-
-
 def benchmark_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "benchmark", *args]
 

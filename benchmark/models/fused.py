@@ -66,6 +66,9 @@ def _layer_class():
             outputs = tf.transpose(h, [1, 0, 2]) if self.return_sequences else h[-1]
             return [outputs, h[-1], cs[-1]] if self.return_state else outputs  # Keras' [output, h, c]
 
+    # Keras files weights under each layer's class name: spelt as Keras' own, the weights a fused model saves load into
+    # a keras.layers.LSTM model and back (tested), as the same layer's should.
+    FusedLSTM.__name__ = FusedLSTM.__qualname__ = "LSTM"
     return FusedLSTM
 
 
