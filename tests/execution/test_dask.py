@@ -50,8 +50,9 @@ def search_trials(server: str, experiment: str = "forecast-benchmark/tiny") -> l
     for run in runs:
         params = {p["key"]: p["value"] for p in run["data"].get("params", [])}
         metrics = {m["key"]: m["value"] for m in run["data"].get("metrics", [])}
+        tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
         out.append({"model": params.get("model"), "seed": params.get("seed"), "status": run["info"]["status"],
-                    "mae": metrics.get("mae"), "rmse": metrics.get("rmse")})
+                    "mae": metrics.get("mae"), "rmse": metrics.get("rmse"), "owner": tags.get("benchmark.owner", "")})
     return out
 
 
@@ -93,12 +94,9 @@ def test_a_killed_worker_fails_its_trial_and_a_rerun_completes_it(cluster, mlflo
     while victim is None and time.monotonic() < deadline:
         assert child.poll() is None, child.communicate()
         running = [r for r in search_trials(mlflow_server) if r["model"] == "lstm" and r["status"] == "RUNNING"]
-        if running:
-            time.sleep(2)
-            for address, keys in client.processing().items():
-                if any("trial-lstm" in str(k) for k in keys):
-                    victim = pids[address]
-                    break
+        # the worker that created a RUNNING LSTM run is training it (its owner tag is host:pid:start)
+        owners = {int(r["owner"].split(":")[1]) for r in running if r["owner"].count(":") >= 2}
+        victim = next((pid for pid in pids.values() if pid in owners), None)
         time.sleep(0.5)
     assert victim is not None, "no LSTM trial was seen training"
     os.kill(victim, signal.SIGKILL)  # the worker process dies mid-trial
