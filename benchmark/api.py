@@ -161,15 +161,16 @@ def execute(bases: list, grid: dict, command: str, progress: bool | None = None)
         bases = [runner.check_inputs(base) for base in bases]
         configs = [point for base in bases for point in sweep.expand(base, grid)]
     configs = [runner.check_inputs(cfg) for cfg in configs]  # all datasets and points, before any training
-    outcomes, invocation = [], uuid.uuid4().hex  # one id for every configuration of this call: `report` rebuilds them
-    if configs[0].training == "global":
+    invocation = uuid.uuid4().hex  # one id for every configuration of this call: `report` rebuilds them together
+    if configs[0].training == "global":  # every series' trials and the global ones, in one pool
         outcomes = runner.run_global(configs, command=command, progress=progress, invocation=invocation)
-        configs = []
-    for cfg in configs:
-        if len(configs) > 1:
-            point = sweep.label(cfg)
-            print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
-        outcomes.append(runner.run(cfg, command=command, progress=progress, invocation=invocation))
+    else:
+        outcomes = []
+        for cfg in configs:
+            if len(configs) > 1:
+                point = sweep.label(cfg)
+                print(f"== {cfg.dataset_name}{f' [{point}]' if point else ''} ==", file=sys.stderr)
+            outcomes.append(runner.run(cfg, command=command, progress=progress, invocation=invocation))
     failed = any(o.failed for o in outcomes)
     try:
         written = report.write_report(report_entries(outcomes), outcomes[0].config.results_dir)

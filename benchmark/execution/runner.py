@@ -287,9 +287,10 @@ def run(config: ExperimentConfig, command: str = "", progress: bool | None = Non
 def run_global(configs: list[ExperimentConfig], command: str = "", progress: bool | None = None,
                invocation: str | None = None) -> list[RunOutcome]:
     """`--training global`: every series' own trials and, in the same pool, one network per architecture and seed
-    trained across the panel (`benchmark.evaluation.panel`), recorded in every series' configuration."""
+    trained across the panel (`benchmark.evaluation.panel`), recorded in every series' configuration. The configs
+    come checked (`check_inputs`, as `api.execute` does for every configuration before any training)."""
     invocation = invocation or uuid.uuid4().hex
-    opened = [open_config(check_inputs(config), command, invocation) for config in configs]
+    opened = [open_config(config, command, invocation) for config in configs]
     specs = [spec for o in opened for spec in o.specs] + global_specs(opened)
     return execute_opened(opened, specs, progress)
 

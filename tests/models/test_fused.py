@@ -12,6 +12,19 @@ from benchmark.models import fused, registry
 from benchmark.models.contract import BuildOptions
 
 
+def keras_and_fused(units: int, shape: tuple[int, int], **options):
+    """A keras.layers.LSTM and a fused layer built alike, the fused one holding the Keras one's weights."""
+    import keras
+
+    reference = keras.layers.LSTM(units, **options)
+    layer = fused.fused_lstm()(units, **options)
+    reference.build((None, *shape))
+    layer.build((None, *shape))
+    for mine, theirs in zip(layer.weights, reference.weights, strict=True):
+        mine.assign(theirs)
+    return reference, layer
+
+
 @pytest.mark.parametrize("sequences", [True, False])
 def test_outputs_and_gradients_equal_keras_lstm_on_the_same_weights(sequences):
     import keras
@@ -50,32 +63,18 @@ def test_the_lstm_file_builds_the_fused_layer_only_when_asked_and_a_fused_run_is
 
 
 def test_the_fused_layer_falls_back_to_keras_where_the_kernel_cannot_serve():
-    import keras
-
     rng = np.random.default_rng(1)
     x = rng.normal(size=(4, 10, 2)).astype("float32")
-    reference = keras.layers.LSTM(5, return_sequences=True)
-    layer = fused.fused_lstm()(5, return_sequences=True)
-    reference.build((None, 10, 2))
-    layer.build((None, 10, 2))
-    for mine, theirs in zip(layer.weights, reference.weights, strict=True):
-        mine.assign(theirs)
+    reference, layer = keras_and_fused(5, (10, 2), return_sequences=True)
     mask = np.ones((4, 10), dtype=bool)
     mask[:, -3:] = False  # a mask: Keras' own path, the same numbers
     np.testing.assert_allclose(layer(x, mask=mask), reference(x, mask=mask), atol=1e-6)
 
 
 def test_final_states_equal_keras_and_a_ragged_last_batch_changes_nothing():
-    import keras
-
     rng = np.random.default_rng(2)
     x = rng.normal(size=(37, 12, 2)).astype("float32")  # 37 windows: batches of 16, 16 and a ragged 5
-    reference = keras.layers.LSTM(6, return_state=True)
-    layer = fused.fused_lstm()(6, return_state=True)
-    reference.build((None, 12, 2))
-    layer.build((None, 12, 2))
-    for mine, theirs in zip(layer.weights, reference.weights, strict=True):
-        mine.assign(theirs)
+    reference, layer = keras_and_fused(6, (12, 2), return_state=True)
     for got, expected in zip(layer(x), reference(x), strict=True):  # output, final h, final c
         np.testing.assert_allclose(got, expected, atol=1e-6)
     spec = registry.get("lstm")
