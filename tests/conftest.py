@@ -79,7 +79,7 @@ class TinyRun:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_csv) -> TinyRun:
-    """One real benchmark (4 networks x 2 seeds, 1 epoch, + baselines) on the tiny series, shared by tests."""
+    """One real benchmark (every network x 2 seeds, 1 epoch, + baselines) on the tiny series, shared by tests."""
     folder = tmp_path_factory.mktemp("tiny_run")
     store = f"sqlite:///{folder / 'mlflow.db'}"
     code = run_cli(store, tiny_csv, results_dir=folder / "results")

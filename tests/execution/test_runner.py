@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmark import tracking
+from benchmark.models import registry
 from benchmark.render import report
 from tests.conftest import baseline_count, run_cli
 
@@ -32,16 +33,16 @@ def test_all_models_and_baselines_logged_under_one_parent(first_run):
     c = tracking.client(store)
     exp = c.get_experiment_by_name("tiny")
     note = exp.tags["mlflow.note.content"]  # written from the registry, so it lists every baseline of today
-    assert "Compares the networks (gru, lstm, mlp, rnn) with the baselines (" in note
+    assert "Compares the networks (gru, lstm, mlp, rnn, tcn, transformer) with the baselines (" in note
     assert all(name in note for name in ("naive", "seasonal_naive", "drift", "linear", "arima", "ets", "theta"))
     parents = c.search_runs([exp.experiment_id], "tags.run_type = 'parent'")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].info.run_name == "tiny · holdout · default"
     runs = c.search_runs([exp.experiment_id], "tags.run_type = 'trial'")
-    assert len(runs) == 2 * 4 + baseline_count()
+    assert len(runs) == 2 * len(registry.neural_names()) + baseline_count()
     assert {r.data.tags["mlflow.parentRunId"] for r in runs} == {parents[0].info.run_id}
     pairs = {(r.data.params["model"], r.data.params["seed"]) for r in runs}
-    assert pairs == {(m, s) for m in ("mlp", "rnn", "lstm", "gru") for s in ("0", "1")} | {
+    assert pairs == {(m, s) for m in registry.neural_names() for s in ("0", "1")} | {
         (b, "none") for b in ("naive", "seasonal_naive", "drift", "linear", "arima", "ets", "theta")}
     for r in runs:
         assert r.info.status == "FINISHED"
@@ -79,7 +80,7 @@ def test_rerun_trains_nothing(first_run, tiny_csv, capsys):
     store, _ = first_run
     before = trials(store)
     assert run_cli(store, tiny_csv) == 0
-    assert f"{2 * 4 + baseline_count()} finished trial(s)" in capsys.readouterr().err
+    assert f"{2 * len(registry.neural_names()) + baseline_count()} finished trial(s)" in capsys.readouterr().err
     after = trials(store)
     assert len(after) == len(before)
 

@@ -21,8 +21,8 @@ def test_multi_step_horizon(name):
     check_model(name, horizon=3)
 
 
-def test_the_four_classic_architectures_and_seven_baselines_are_registered():
-    assert set(registry.neural_names()) == {"mlp", "rnn", "lstm", "gru"}
+def test_the_classic_four_two_modern_references_and_seven_baselines_are_registered():
+    assert set(registry.neural_names()) == {"mlp", "rnn", "lstm", "gru", "tcn", "transformer"}
     assert set(registry.baseline_names()) == {"naive", "seasonal_naive", "drift", "linear", "arima", "ets", "theta"}
 
 
@@ -189,6 +189,29 @@ def test_unroll_reaches_the_recurrent_layers(unroll):
         assert len(recurrent) == 2 and all(layer.unroll is unroll for layer in recurrent)
     spec = registry.get("mlp")  # no time loop: the option is accepted and ignored
     assert spec.build((8, 1), 1, BuildOptions(unroll=unroll), **spec.defaults).output_shape == (None, 1)
+
+
+@pytest.mark.parametrize("name", ["tcn", "transformer"])
+def test_the_modern_references_are_causal_see_the_whole_window_and_match_the_lstm_in_size(name):
+    """The last step's forecast reads every step of a 60-step, 3-channel window (TCN: dilations 1..16 with kernel 3
+    reach 125 steps back; Transformer: attention over every step), and only the window: the model has no state
+    across windows. Defaults within 20% of the classic LSTM's weights, so size does not decide the comparison."""
+    import keras
+
+    spec = registry.get(name)
+    model = spec.build((60, 3), 2, BuildOptions(), **spec.defaults)
+    window = np.random.default_rng(0).normal(size=(1, 60, 3)).astype("float32")
+    base = model(window, training=False).numpy()
+    for step in (0, 30, 59):
+        for channel in (0, 2):
+            moved = window.copy()
+            moved[0, step, channel] += 1.0
+            assert not np.allclose(model(moved, training=False).numpy(), base), (step, channel)
+    np.testing.assert_array_equal(model(window, training=False).numpy(), base)  # no state carried over
+    assert model.output_shape == (None, 2) and isinstance(model, keras.Model)
+    lstm = registry.get("lstm")
+    size = lstm.build((60, 1), 1, BuildOptions(), **lstm.defaults).count_params()
+    assert 0.8 * size <= spec.build((60, 1), 1, BuildOptions(), **spec.defaults).count_params() <= 1.2 * size
 
 
 @pytest.fixture

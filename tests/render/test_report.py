@@ -12,6 +12,7 @@ from benchmark import cli, tracking
 from benchmark.analysis import significance
 from benchmark.analysis.comparison import RunMeta, StoredResults, build_table, pairwise_pvalues
 from benchmark.analysis.verdict import verdict
+from benchmark.models import registry
 from benchmark.render import plots, report
 from tests.conftest import baseline_count
 
@@ -115,7 +116,7 @@ def test_pairwise_matrix_covers_every_model():
 def test_leaderboard_lists_every_model_and_matches_the_store(tiny_run):
     assert tiny_run.code == 0
     text = (tiny_run.results_dir / "LEADERBOARD.md").read_text()
-    for model in ("mlp", "rnn", "lstm", "gru", "naive", "drift", "linear", "lstm (ensemble)"):
+    for model in (*registry.neural_names(), "naive", "drift", "linear", "lstm (ensemble)", "tcn (ensemble)"):
         assert f"| {model}" in text
     assert "**Verdict.**" in text and "Holm-adjusted" in text and "DM p (Holm)" in text
     assert "python -m benchmark run --data" in text and "holdout" in text
@@ -157,16 +158,16 @@ def test_figures_have_titles_labels_and_legends(tiny_run):
     labels = [t.get_text() for t in dist.get_legend().get_texts()]
     assert "naive (baseline)" in labels and "0" in labels
     assert [t.get_text() for t in dist.get_xticklabels()] == [m for m in table["model"] if m in
-                                                              ("mlp", "rnn", "lstm", "gru")]
+                                                              registry.neural_names()]
     fc = figures["forecasts"][1].axes[0]
     assert fc.get_ylabel() == "price (original scale)" and len(fc.get_lines()) >= 6
     assert {"actual", "naive"} <= {t.get_text() for t in fc.get_legend().get_texts()}
     loss_axes = figures["loss_curves"][1].axes
-    assert sorted(ax.get_title() for ax in loss_axes) == ["gru", "lstm", "mlp", "rnn"]
+    assert sorted(ax.get_title() for ax in loss_axes) == sorted(registry.neural_names())
     assert "loss" in loss_axes[0].get_ylabel()
     heat = figures["pvalues"][1].axes[0]
     assert heat.get_title() == "Pairwise Diebold–Mariano p-values"
-    assert len(heat.get_xticklabels()) == 4 + baseline_count()
+    assert len(heat.get_xticklabels()) == len(registry.neural_names()) + baseline_count()
 
 
 @pytest.mark.slow
