@@ -16,7 +16,8 @@ STARTED = time.perf_counter()  # before the measured code's imports: TensorFlow'
 
 
 def run(job: dict):
-    """The job's measurement: "grid" (one variant's run), "default" (the default run), "scaling" or "unroll"."""
+    """The job's measurement: "grid" (one variant's run), "default" (the default run), "panel" (a panel's local
+    or global run), "scaling" or "unroll"."""
     from benchmark.perf import measure
 
     probe = job["probe"]
@@ -25,6 +26,8 @@ def run(job: dict):
                             started=STARTED, backend=job.get("backend", "tensorflow"))
     if probe == "default":
         return measure.default_run(job, started=STARTED)
+    if probe == "panel":
+        return measure.panel_run(job, started=STARTED)
     if probe == "scaling":
         return measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
     if probe == "unroll":

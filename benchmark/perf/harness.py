@@ -130,6 +130,23 @@ def measure_default(config: PerfConfig, csv: Path, progress: Progress
     return tuple(out), tuple(quantiles)
 
 
+def measure_panel(config: PerfConfig, folder: Path, progress: Progress) -> tuple[Measurement, ...]:
+    """The panel's local run, then the same with `--training global`, `panel_repeats` interleaved pairs, each in a
+    fresh process (TensorFlow, the best --jobs)."""
+    if not config.panel_run:
+        return ()
+    out = []
+    for repeat in range(config.panel_repeats):
+        for training in ("local", "global"):
+            name = f"panel {training}"
+            progress(f"[panel {repeat + 1}/{config.panel_repeats}] --training {training} ...")
+            job = {"probe": "panel", "training": training, "jobs": config.best_jobs, "folder": str(folder),
+                   **config.panel_run}
+            out.append(Measurement.from_dict({**run_child(job, folder, name), "variant": name}))
+            progress(f"    {name}: {out[-1].wall:.1f} s")
+    return tuple(out)
+
+
 def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
     """Every measurement of `config`, in the report's order of cost: the full grid first, then the rest."""
     from dataclasses import replace
@@ -145,5 +162,6 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
     unroll = measure_unroll(config, csv, progress) if "unroll" in parts else []
     backends = measure_backends(config, csv, progress) if "backends" in parts else {}
     default, quantiles = measure_default(config, csv, progress) if "default" in parts else ((), ())
+    panel = measure_panel(config, folder, progress) if "panel" in parts else ()
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
-                  default, quantiles)
+                  default, quantiles, panel)

@@ -112,13 +112,43 @@ def default_run(job: dict, started: float | None = None) -> dict:
     overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
     data = {"data": job["csv"]} if job.get("data") == "prices" else {"dataset": "msft"}
     with tempfile.TemporaryDirectory(dir=Path(job["csv"]).parent) as folder:
-        config = resolve("default", models=registry.select("all"), seeds=tuple(range(job["seeds"])),
+        config = resolve("default", models=registry.select(job.get("models", "all")), seeds=tuple(range(job["seeds"])),
                          jobs=job["jobs"], backend=job["backend"], tracking_uri=f"sqlite:///{folder}/perf.db",
                          experiment="perf", results_dir=f"{folder}/results", **data, **overrides,
                          **({"quantiles": job["quantiles"]} if job.get("quantiles") else {}))
         trials = _run_and_report(config)
     return _measurement(f"default {job['backend']}" + (" --quantiles" if job.get("quantiles") else ""), started,
                         trials)
+
+
+def panel_run(job: dict, started: float | None = None) -> dict:
+    """`python -m benchmark run --dataset D --models M --seeds S` (job "training": local) or the same with
+    `--training global`, through the API the command calls, in a fresh store: a store.Measurement dict whose
+    trials are the networks' trials, a local one named `model · dataset`, a global one once under its row
+    (`lstm (global)`; its training is shared by every series, so its wall is 0 and its fit is the training)."""
+    from benchmark import api
+    from benchmark.evaluation.trial import GLOBAL_ROW
+
+    started = time.perf_counter() if started is None else started
+    overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
+    with tempfile.TemporaryDirectory(dir=job["folder"]) as folder:
+        values = {"dataset": job["datasets"], "models": job["models"], "seeds": job["seeds"], "jobs": job["jobs"],
+                  "training": job["training"], "tracking_uri": f"sqlite:///{folder}/perf.db",
+                  "results_dir": f"{folder}/results", **overrides}
+        bases, grid = api.plan(values)
+        outcomes, _ = api.execute(bases, grid, f"benchmark.perf panel {job['training']}", progress=False)
+    failed = [f for o in outcomes for f in o.failed]
+    if failed:
+        raise RuntimeError(f"{len(failed)} panel trial(s) failed, first {failed[0].model}: {failed[0].error}")
+    trials: dict[tuple[str, int], Trial] = {}
+    for o in outcomes:
+        for r in o.results:
+            if r.seed is None:
+                continue
+            name = r.model if r.model.endswith(GLOBAL_ROW) else f"{r.model} · {o.config.dataset_name}"
+            trials.setdefault((name, r.seed), Trial(name, r.seed, r.wall_seconds, r.metrics["train_seconds"],
+                                                    tuple(r.epoch_seconds)))
+    return _measurement(f"panel {job['training']}", started, list(trials.values()))
 
 
 def _measurement(variant: str, started: float, trials: list[Trial]) -> dict:

@@ -163,6 +163,7 @@ def default_lines(record: Record) -> list[str]:
         return []
     run = record.config.default_run or {}
     data = "the harness's short CSV" if run.get("data") == "prices" else "msft"
+    chosen = run.get("models", "all")
     rows = [[m.variant.removeprefix("default "), f"{m.wall:.1f}", f"{m.peak_rss_mb:.0f}",
              f"{m.worker_peak_rss_mb:.0f}"] for m in record.default]
     per_model = pd.DataFrame([{"variant": m.variant, "model": t.model, "wall": t.wall,
@@ -171,15 +172,16 @@ def default_lines(record: Record) -> list[str]:
                               for m in record.default for t in m.trials])
     grouped = per_model.groupby(["model", "variant"], sort=False).agg(
         epoch=("epoch", list), first_epoch=("first_epoch", list), wall=("wall", list), epochs=("epochs", list))
-    order = [(model, m.variant) for m in record.default for model in record.config.models]
+    models = list(dict.fromkeys([*record.config.models, *per_model["model"]]))  # `all` may hold more networks
+    order = [(model, m.variant) for m in record.default for model in models]
     grouped = grouped.reindex([k for k in order if k in grouped.index])
     model_rows = [[model, variant.removeprefix("default "), median_range(r.epoch), median_range(r.first_epoch),
                    median_range(r.epochs, 0), median_range(r.wall)] for (model, variant), r in grouped.iterrows()]
-    settings = ", ".join(f"{k} {v}" for k, v in run.items() if k != "data")
+    settings = ", ".join(f"{k} {v}" for k, v in run.items() if k not in ("data", "models"))
     return [
         "## The default run as a user runs it, per backend", "",
-        f"`python -m benchmark run --models all --backend B` on {data} ({settings}; the default preset: Adam, early "
-        f"stopping on the validation year, every baseline), `--jobs {record.config.best_jobs}`, each backend in "
+        f"`python -m benchmark run --models {chosen} --backend B` on {data} ({settings}; the default preset: Adam, "
+        f"early stopping on the validation year, every baseline), `--jobs {record.config.best_jobs}`, each backend in "
         "its own fresh process, one after the other.", "",
         table(rows, ["backend", "wall s", "peak RSS main MB", "peak RSS worker MB"]), "",
         table(model_rows, ["model", "backend", "s / epoch", "first epoch s", "epochs run", "trial wall s"]), "",
@@ -198,6 +200,52 @@ def quantile_lines(record: Record) -> list[str]:
     return [f"With `--quantiles {levels}` (TensorFlow; each pair run back to back, the plain run first: every model's "
             "intervals, the proper scores per trial, and the leaderboard's probabilistic section):", "",
             table(rows, ["pair", "without s", "with s", "ratio"]), ""]
+
+
+def panel_pairs(record: Record) -> list[tuple[Measurement, Measurement]]:
+    """(local, --training global) pairs of the panel run, in run order."""
+    local = [m for m in record.panel if m.variant == "panel local"]
+    both = [m for m in record.panel if m.variant == "panel global"]
+    return list(zip(local, both, strict=False))
+
+
+def panel_lines(record: Record) -> list[str]:
+    """`--training global` against the same panel's local runs: each pair's walls, and each global network's
+    training against the five (or however many) local networks' of the same architecture and seed together."""
+    pairs = panel_pairs(record)
+    if not pairs:
+        return []
+    run = record.config.panel_run or {}
+    flags = {"dataset": run.get("datasets"), **{k: v for k, v in run.items() if k != "datasets"}}
+    command = "python -m benchmark run" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in flags.items())
+    walls = [[k + 1, f"{a.wall:.1f}", f"{b.wall:.1f}", f"{b.wall / a.wall:.3f}", f"{b.wall - a.wall:.1f}"]
+             for k, (a, b) in enumerate(pairs)]
+    rows = []
+    for k, (local, both) in enumerate(pairs):
+        for trial in (t for t in both.trials if t.model.endswith(" (global)")):
+            model = trial.model.removesuffix(" (global)")
+            own = [t for t in local.trials if t.model.split(" · ")[0] == model and t.seed == trial.seed]
+            if not own:
+                continue
+            together = sum(t.fit for t in own)
+            rows.append([k + 1, model, trial.seed, len(own), f"{trial.fit:.1f}", f"{together:.1f}",
+                         f"{trial.fit / together:.2f}", len(trial.epoch_seconds),
+                         f"{statistics.median([len(t.epoch_seconds) for t in own]):g}",
+                         f"{epoch(trial.epoch_seconds):.3f}", f"{sum(epoch(t.epoch_seconds) for t in own):.3f}"])
+    return [
+        "## Networks trained across the panel (`--training global`)", "",
+        f"`{command}` (every series' own networks and baselines, in one "
+        f"command) and right after it the same with `--training global` (those again, plus one network per "
+        f"architecture and seed trained on every series' training windows before the panel's cut-off), TensorFlow, "
+        f"`--jobs {record.config.best_jobs}`, each in a fresh process. The difference of the walls is what the "
+        "global networks add to the run.", "",
+        table(walls, ["pair", "local run s", "with --training global s", "ratio", "difference s"]), "",
+        "Each global network against the local networks of its architecture and seed, one per series (training "
+        "seconds, `fit` with early stopping; s / epoch is the median after the first epoch, the local ones "
+        "summed):", "",
+        table(rows, ["pair", "model", "seed", "series", "global fit s", "local fits s (sum)", "ratio",
+                     "global epochs", "local epochs (median)", "global s / epoch", "local s / epoch (sum)"]), "",
+    ]
 
 
 def short_lines(record: Record) -> list[str]:
@@ -328,6 +376,7 @@ def render(record: Record) -> str:
         *scaling_lines(record),
         *unroll_lines(record),
         *default_lines(record),
+        *panel_lines(record),
         *backend_lines(record),
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 MODELS = ("mlp", "rnn", "lstm", "gru")
 # What a harness run measures (`perf --only`): the grids, the probes and the default run.
-PARTS = ("full", "short", "scaling", "unroll", "backends", "default")
+PARTS = ("full", "short", "scaling", "unroll", "backends", "default", "panel")
 TUTORIAL_TEST = 60  # the classic protocol: test = final 60 days, window 60
 LOOKBACK = 60
 
@@ -51,7 +51,7 @@ class PerfConfig:
     suite_backends: tuple[str, ...] = ("tensorflow", "jax")
     # The default run as a user runs it: `run --models all` (default preset: early stopping, the validation year),
     # 5 seeds on the whole msft series, once per suite backend. None: not measured. Keys: seeds, and optionally
-    # epochs, test_size, val_size and data ("prices": the harness's short CSV instead of msft).
+    # models (default all), epochs, test_size, val_size and data ("prices": the harness's short CSV, not msft).
     default_run: dict | None = field(default_factory=lambda: {"seeds": 5})
     # The backends the default run is measured under (None: every suite backend).
     default_backends: tuple[str, ...] | None = None
@@ -59,6 +59,13 @@ class PerfConfig:
     # interleaved pairs: the cost of interval forecasts. Empty: not measured.
     default_quantiles: tuple[float, ...] = (0.05, 0.1, 0.5, 0.9, 0.95)
     quantile_repeats: int = 2
+    # `--training global` against the same panel's local runs: `run --dataset D --models M --seeds S` (every
+    # series' own networks, in one command) and right after it the same with `--training global` (those again,
+    # plus one network per architecture and seed trained across the series), `panel_repeats` interleaved pairs,
+    # TensorFlow, the best --jobs. Keys: datasets, models, seeds, and optionally epochs, test_size, val_size.
+    # None: not measured.
+    panel_run: dict | None = field(default_factory=lambda: {"datasets": "prices", "models": "lstm", "seeds": 1})
+    panel_repeats: int = 1
     parts: tuple[str, ...] = PARTS  # the parts measured (`--only`); the report says "not measured" for the others
 
     def to_dict(self) -> dict:
@@ -76,7 +83,9 @@ class PerfConfig:
         plain.setdefault("default_quantiles", ())  # records from before interval forecasts
         plain.setdefault("quantile_repeats", 0)
         plain.setdefault("kernel_models", ())  # records from before the fused kernel
-        plain.setdefault("parts", PARTS)
+        plain.setdefault("panel_run", None)  # records from before global training
+        plain.setdefault("panel_repeats", 0)
+        plain.setdefault("parts", tuple(p for p in PARTS if p != "panel"))
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:
@@ -108,7 +117,10 @@ QUICK = PerfConfig(points=400, models=("mlp", "lstm"), full=Grid(seeds=(0,), epo
                    short=Grid(seeds=(0,), epochs=2, repeats=1),
                    scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
                    backends=("tensorflow",), default_backends=("tensorflow",), quantile_repeats=1,
-                   default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices"})
+                   default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices",
+                                "models": "mlp,lstm"},
+                   panel_run={"datasets": "msft,nasdaq", "models": "mlp", "seeds": 1, "epochs": 2, "test_size": 40,
+                              "val_size": 40})
 
 
 def parse_parts(text: str | None) -> tuple[str, ...]:

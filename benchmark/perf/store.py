@@ -9,7 +9,9 @@ The file (`perf.json` next to the report) holds, with every duration in seconds 
      "scaling": [{"windows", "window", "epoch_seconds": [...]}, ...],
      "unroll": [{"model", "unroll", "epoch_seconds": [...]}, ...],
      "backends": {backend: [trial, ...] or why not measured ("not installed", "failed: ...")},
-     "default": [measurement, ...]}  # the default run (`run --models all`) once per suite backend, in run order
+     "default": [measurement, ...],  # the default run (`run --models all`) once per suite backend, in run order
+     "quantiles": [measurement, ...],  # the default run without and with --quantiles, interleaved pairs
+     "panel": [measurement, ...]}  # the panel's local run and its --training global run, interleaved pairs
 
     measurement = {"variant", "wall", "peak_rss_mb", "worker_peak_rss_mb", "trials": [trial, ...]}
     trial = {"model", "seed", "wall", "fit", "epoch_seconds": [...]}
@@ -81,6 +83,8 @@ class Record:
     # Interleaved pairs of the TensorFlow default run without and with --quantiles (variants "default tensorflow"
     # and "default tensorflow --quantiles"); the first pair's reference is `default`'s TensorFlow run.
     quantiles: tuple[Measurement, ...] = ()
+    # Interleaved pairs of the panel run (variants "panel local", then "panel global": `--training global`).
+    panel: tuple[Measurement, ...] = ()
 
     def to_dict(self) -> dict:
         backends = {b: r if isinstance(r, str) else [asdict(t) for t in r] for b, r in self.backends.items()}
@@ -88,7 +92,8 @@ class Record:
                 "config": self.config.to_dict(),
                 "grids": {"full": [asdict(m) for m in self.full], "short": [asdict(m) for m in self.short]},
                 "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends,
-                "default": [asdict(m) for m in self.default], "quantiles": [asdict(m) for m in self.quantiles]}
+                "default": [asdict(m) for m in self.default], "quantiles": [asdict(m) for m in self.quantiles],
+                "panel": [asdict(m) for m in self.panel]}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
@@ -101,7 +106,8 @@ class Record:
                    tuple(Measurement.from_dict(m) for m in d["grids"]["short"]),
                    tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"],
                    tuple(Measurement.from_dict(m) for m in d.get("default", [])),
-                   tuple(Measurement.from_dict(m) for m in d.get("quantiles", [])))
+                   tuple(Measurement.from_dict(m) for m in d.get("quantiles", [])),
+                   tuple(Measurement.from_dict(m) for m in d.get("panel", [])))
 
 
 def machine() -> dict:

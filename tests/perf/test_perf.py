@@ -58,6 +58,9 @@ def test_quick_harness_writes_the_table(tmp_path):
         assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1
     pairs = default.split("With `--quantiles 0.05,0.1,0.5,0.9,0.95`")[1]  # one interleaved pair, and its ratio
     assert len([line for line in pairs.splitlines() if re.match(r"\|\s+1 \|", line)]) == 1
+    panel = sections["Networks trained across the panel (`--training global`)"]
+    assert len([line for line in panel.splitlines() if re.match(r"\|\s+1 \|", line)]) == 2  # walls, the mlp
+    assert sum(line.split("|")[2].strip() == "mlp" for line in panel.splitlines() if line.startswith("| ")) == 1
     if jax:
         assert "suite jax --jobs" in full and "Faster backend per model" in full
     backends = next(v for k, v in sections.items() if k.startswith("Keras backends"))
@@ -93,9 +96,27 @@ def fake_record():
     backends = {"tensorflow": grid("short", config.short, 1, 0.5)[0].trials, "jax": "not installed"}
     default = tuple(dataclasses.replace(m, variant=f"default {backend}")
                     for m, backend in zip(grid("short", config.short, 1, 1.5)[1:], ("tensorflow", "jax"), strict=True))
+    own = (Trial("mlp · msft", 0, 10.0, 8.0, (2.0, 1.0, 1.0)), Trial("mlp · nasdaq", 0, 6.0, 4.0, (2.0, 0.5, 0.5, 0.5)))
+    panel = (Measurement("panel local", 100.0, own, 900.0, 450.0),
+             Measurement("panel global", 130.0, (*own, Trial("mlp (global)", 0, 0.0, 9.0, (3.0, 1.5, 1.5))), 910.0,
+                         460.0))
     return Record("python -m benchmark perf --quick", machine, config, tuple(grid("full", config.full, 1, 2.0)),
                   tuple(grid("short", config.short, 2, 1.0)), scaling, unroll, backends, "2025-01-01T00:00:00+00:00",
-                  default)
+                  default, panel=panel)
+
+
+def test_the_panel_section_sets_each_global_network_against_its_local_ones():
+    from benchmark.perf.render import render
+
+    section = render(fake_record()).split("## Networks trained across the panel (`--training global`)")[1]
+    section = section.split("\n## ")[0]
+    assert "`python -m benchmark run --dataset msft,nasdaq --models mlp --seeds 1 --epochs 2 --test-size 40 " \
+           "--val-size 40`" in section
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()
+            if line.startswith("|      1 |")]
+    assert [float(c) for c in rows[0]] == [1, 100, 130, 1.3, 30]
+    # 9 s of global training against 8 + 4 s of the two local networks; 1.5 s / epoch against 1.0 + 0.5
+    assert rows[1][1] == "mlp" and [float(c) for c in rows[1][2:]] == [0, 2, 9, 12, 0.75, 3, 3.5, 1.5, 1.5]
 
 
 def test_render_file_rerenders_the_stored_json_identically(tmp_path):
@@ -180,7 +201,7 @@ def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
     only = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=("unroll", "default")),
                                full=(), short=(), scaling=(), backends={})
     text = render(only)
-    assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends." in text
+    assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends, panel." in text
     targets = text.split("## Targets")[1].split("\n## ")[0]
     from benchmark.perf.goals import GOALS
 
