@@ -368,8 +368,9 @@ def render(record: Record) -> str:
         "variants are interleaved (A B A B ...) and repeated; values are medians (min–max) over repeats and seeds. "
         "The plain reference is the classic tutorial's Keras code: one `model.fit` after another, TensorFlow's "
         "default threads.", "",
-        *([f"Measured only {', '.join(config.parts)} (`--only`); not measured: {', '.join(skipped)}.", ""]
-          if skipped else []),
+        *([f"Measured only {', '.join(config.parts)} (`--only`); not measured: {', '.join(skipped)}." if
+           "--only" in record.command else f"Not measured (the harness had no such part when this ran): "
+           f"{', '.join(skipped)}.", ""] if skipped else []),
         *targets_lines(record, grid_title),
         *full_lines(record, grid_title),
         *short_lines(record),

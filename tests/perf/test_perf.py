@@ -208,3 +208,12 @@ def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
     rows = [line for line in targets.splitlines() if line.startswith("| ") and "target" not in line]
     assert len(rows) == len(GOALS) and all(line.endswith("| not measured |") for line in rows)  # no grid, no pair
     assert "## Unrolled recurrent layers" in text and "## The default run as a user runs it" in text
+
+
+@pytest.mark.parametrize("folder", ["results", "results/perf-quantiles"])
+def test_every_committed_report_is_its_perf_json_rendered(folder):
+    """A committed PERFORMANCE.md is what the renderer makes of its raw timings, today's renderer included."""
+    from benchmark.perf import render_file
+
+    root = Path(benchmark.__file__).parent.parent
+    assert render_file(root / folder / "perf.json") == (root / folder / "PERFORMANCE.md").read_text()
