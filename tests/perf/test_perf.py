@@ -199,9 +199,11 @@ def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
         settings.configure(True, only="grid")
     record = fake_record()
     only = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=("unroll", "default")),
-                               full=(), short=(), scaling=(), backends={})
+                               full=(), short=(), scaling=(), backends={}, panel=(), command=command)
     text = render(only)
     assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends, panel." in text
+    older = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=settings.PARTS[:-1]))
+    assert "Not measured (the harness had no such part when this ran): panel." in render(older)
     targets = text.split("## Targets")[1].split("\n## ")[0]
     from benchmark.perf.goals import GOALS
 
