@@ -39,8 +39,8 @@ def test_the_readme_example_runs_and_load_reads_the_same_results(tmp_path, monke
 
 def test_mistakes_raise_the_cli_s_one_line_messages(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BenchmarkError, match="unknown model 'transformer'"):
-        benchmark.run(models=["transformer"])
+    with pytest.raises(BenchmarkError, match="unknown model 'prophet'"):
+        benchmark.run(models=["prophet"])
     with pytest.raises(BenchmarkError, match="unknown setting"):
         benchmark.run(colour="red")
     with pytest.raises(BenchmarkError, match="--epochs must be at least 1"):

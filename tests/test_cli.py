@@ -76,7 +76,7 @@ def test_bad_data_is_one_line_exit_2_and_writes_nothing(case, tmp_path):
 
 
 BAD_ARGS = {
-    "unknown model": (["--models", "lstm,transformer"], "unknown model 'transformer'"),
+    "unknown model": (["--models", "lstm,prophet"], "unknown model 'prophet'"),
     "negative epochs": (["--epochs", "-1"], "--epochs must be at least 1"),
     "zero jobs": (["--jobs", "0"], "must be at least 1 (or auto)"),
     "negative seeds": (["--seeds", "-3"], "--seeds must be at least 1"),

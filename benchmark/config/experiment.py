@@ -123,6 +123,9 @@ def validate(config: ExperimentConfig) -> None:
         if config.data:
             raise BenchmarkError("--training global learns across several series: give --dataset prices or a comma "
                                  "list of datasets, not one --data file")
+    if config.speed == "fastest" and (config.backend != "tensorflow" or config.unroll or config.kernel != "keras"):
+        raise BenchmarkError("--speed fastest chooses each network's backend, unrolling and kernel (its model "
+                             "file's FASTEST): drop --backend, --unroll and --kernel")
     if recursive and config.covariates:
         raise BenchmarkError("--covariates needs --strategy direct: a recursive forecast would need the columns' "
                              "future values")

@@ -211,16 +211,21 @@ TABLE: tuple[Setting, ...] = (
     Setting("backend", str, "Keras backend: tensorflow (default) or jax (the jax extra: pip install "
             "'forecast-benchmark[jax]'); the numbers differ between backends, so each is its own experiment",
             "training", default="tensorflow", choices=BACKENDS,
-            hashed=lambda values: values["backend"] != "tensorflow"),
+            hashed=lambda values: values["backend"] != "tensorflow" and values.get("speed") != "fastest"),
     Setting("unroll", bool, "unroll recurrent layers over the window: one larger graph, traced once; faster epochs "
             "for some layers (LSTM), slower for others (GRU), see results/PERFORMANCE.md; float32 rounding differs "
             "slightly, so unrolled runs are a separate experiment", "training", default=False,
-            hashed=lambda values: values["unroll"], compiles=True),
+            hashed=lambda values: values["unroll"] and values.get("speed") != "fastest", compiles=True),
     Setting("kernel", str, "keras: the Keras layers as they are; fused: LSTM layers on TensorFlow's fused BlockLSTM "
             "kernel (the same weights and gates, equal outputs and gradients to float32 rounding, faster epochs on "
             "CPU; Keras' own layer where the kernel cannot serve, recorded per trial); rounding differs, so a fused "
             "run is its own experiment", "training", default="keras", choices=("keras", "fused"),
-            hashed=lambda values: values["kernel"] != "keras", compiles=True),
+            hashed=lambda values: values["kernel"] != "keras" and values.get("speed") != "fastest", compiles=True),
+    Setting("speed", str, "default: every network on --backend, --unroll and --kernel; fastest: each network on "
+            "the implementation the harness measured fastest for it, fixed in its model file (FASTEST: mlp on JAX, "
+            "rnn and gru unrolled, lstm on the fused kernel), recorded per trial; needs the jax extra where a "
+            "network runs on JAX; rounding differs, so it is its own experiment", "training", default="default",
+            choices=("default", "fastest"), hashed=lambda values: values["speed"] != "default"),
     Setting("training", str, "local: each network learns from its own series (default); global: besides the "
             "local rows, one network per architecture and seed learns from the training windows of every series of "
             "the run (--dataset prices or a comma list) whose targets fall before the panel's earliest test start, "

@@ -7,6 +7,7 @@ same trial runs in-process, in a worker pool or on a cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -89,6 +90,23 @@ def trial_hyperparameters(model: str, config: ExperimentConfig) -> dict:
     from benchmark.config.sweep import apply_overrides
 
     return apply_overrides(model, registry.get(model).defaults, config.overrides)
+
+
+def trial_config(config: ExperimentConfig, model: str) -> ExperimentConfig:
+    """The configuration a trial of `model` trains under: the run's, or under `--speed fastest` the run's with the
+    network's FASTEST implementation (backend, unroll, kernel) in place; the config hash stays the run's (under
+    `fastest` those three are not hashed: the speed and each model's FASTEST, in its `trial_key`, are)."""
+    fastest = registry.get(model).fastest if config.speed == "fastest" else {}
+    return dataclasses.replace(config, **fastest) if fastest else config
+
+
+def trial_key(model: str, config: ExperimentConfig) -> str:
+    """The model hash a trial of `model` records and resumes by: its hyper-parameters, and under `--speed fastest`
+    the implementation its model file names, so a changed FASTEST never resumes into another implementation's runs."""
+    hyperparams = trial_hyperparameters(model, config)
+    if config.speed == "fastest":
+        hyperparams = {**hyperparams, "implementation": dict(registry.get(model).fastest)}
+    return model_hash(model, hyperparams)
 
 
 def model_hash(model: str, hyperparams: dict) -> str:

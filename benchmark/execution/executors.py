@@ -86,18 +86,44 @@ def _started(spec: TrialSpec) -> bool:
 STARTUP_ATTEMPTS = 2  # pools in a row whose workers all die before any trial starts: then the run stops
 
 
+def by_backend(specs: list[TrialSpec]) -> dict[str, list[TrialSpec]]:
+    """The trials grouped by the Keras backend they run on (one under `--speed fastest` may differ from the
+    run's), each group in schedule order; baselines go with the first group."""
+    groups: dict[str, list[TrialSpec]] = {}
+    for spec in specs:
+        groups.setdefault(spec.config.backend, []).append(spec)
+    return groups
+
+
 def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
-    """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool.
+    """jobs=1: one trial after another in this process (TensorFlow imported once); else a spawn pool. A process
+    runs one Keras backend, so trials on another backend than this process's (`--speed fastest`) get workers of
+    their own, one backend per pool, one pool after the other."""
+    groups = by_backend(specs)
+    here = backends.active() or next(iter(groups))
+    for backend, group in groups.items():
+        if jobs <= 1 and backend == here:
+            yield from _in_process(group)
+        else:
+            yield from _in_pools(group, max(1, jobs))
+
+
+def _in_process(specs: list[TrialSpec]) -> Iterator[TrialResult]:
+    if any(registry.get(spec.model).adapter.needs_keras for spec in specs):
+        backends.configure(specs[0].config.backend)  # once, before the first trial's clock starts
+    for spec in specs:
+        yield run_trial(spec)
+
+
+def _in_pools(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
+    """A spawn pool of `jobs` workers on the specs' backend.
 
     When a worker dies, the pool takes every running trial down with it and cannot tell which one killed it.
     Those trials get their runs marked FAILED and one more attempt, alone in a one-worker pool, where a death is
     unambiguous: a trial lost there fails for good. Trials that never started simply run in the next pool.
     """
-    if jobs <= 1 or len(specs) <= 1:
-        if any(registry.get(spec.model).adapter.needs_keras for spec in specs):
-            backends.configure(specs[0].config.backend)  # once, before the first trial's clock starts
-        for spec in specs:
-            yield run_trial(spec)
+    if len(specs) == 1 and jobs > 1 and backends.active() in (None, specs[0].config.backend):
+        yield from _in_process(specs)  # one trial: no pool to start
         return
     queue, suspects, barren = list(specs), [], 0
     while queue:

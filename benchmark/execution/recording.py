@@ -17,10 +17,10 @@ from benchmark.evaluation.trial import (
     TrialResult,
     TrialSpec,
     evaluate,
-    model_hash,
     overall_dates,
     prepared_for,
     trial_hyperparameters,
+    trial_key,
 )
 from benchmark.models import registry
 from benchmark.models.adapters import quantile_source
@@ -101,7 +101,7 @@ def run_trial(spec: TrialSpec) -> TrialResult:
         return TrialResult(spec.model, spec.seed, "", "FAILED", error=_reason(exc), parent_run_id=spec.parent_run_id)
     tracker = Tracker(spec.tracking_uri)
     run_id = tracker.claim_trial(spec.experiment_id, spec.parent_run_id, spec.name, model=spec.model, seed=spec.seed,
-                                 config_hash=spec.config.config_hash, model_hash=model_hash(spec.model, hyperparams),
+                                 config_hash=spec.config.config_hash, model_hash=trial_key(spec.model, spec.config),
                                  sweep_id=spec.config.sweep_id, description=model.description,
                                  environment=spec.environment, force=spec.config.force)
     if run_id is None:  # another invocation finished it or is training it right now
@@ -149,7 +149,7 @@ def run_global_trial(spec: TrialSpec) -> TrialResult:
     except Exception as exc:  # noqa: BLE001 - e.g. a worker on another host that cannot read the data
         return _global_result(spec, [TrialResult(spec.row, spec.seed, "", "FAILED", error=_reason(exc),
                                                  parent_run_id=m.parent_run_id) for m in members], started)
-    key = model_hash(spec.model, hyperparams)
+    key = trial_key(spec.model, spec.config)
     runs = [claim(spec, m, key) for m in members]
     if not any(runs):
         return _global_result(spec, [TrialResult(spec.row, spec.seed, "", SKIPPED, error="taken by another "

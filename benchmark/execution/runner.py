@@ -21,7 +21,15 @@ from benchmark import tracking
 from benchmark.config import sweep
 from benchmark.config.experiment import ExperimentConfig
 from benchmark.errors import BenchmarkError
-from benchmark.evaluation.trial import SKIPPED, TrialResult, TrialSpec, model_hash, prepared_for, trial_hyperparameters
+from benchmark.evaluation.trial import (
+    SKIPPED,
+    TrialResult,
+    TrialSpec,
+    prepared_for,
+    trial_config,
+    trial_hyperparameters,
+    trial_key,
+)
 from benchmark.execution import executors
 from benchmark.files import check_writable
 from benchmark.models import backends, registry
@@ -61,7 +69,7 @@ def pending(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> t
         return trials, 0
     done = tracker.finished_keys(experiment_id, config.config_hash)
     elsewhere = tracker.running_elsewhere(experiment_id, config.config_hash)
-    keys = {(m, s): (m, seed_text(s), model_hash(m, trial_hyperparameters(m, config))) for m, s in trials}
+    keys = {(m, s): (m, seed_text(s), trial_key(m, config)) for m, s in trials}
     busy = [t for t in trials if keys[t] in elsewhere]
     if busy:
         print(f"{len(busy)} trial(s) of config {config.config_hash} are being trained by another invocation: "
@@ -213,6 +221,20 @@ def check_statistics(config: ExperimentConfig) -> None:
                              f"least {MIN_ORIGINS}: use --test-size {MIN_ORIGINS * config.horizon} or more")
 
 
+def check_fastest(config: ExperimentConfig) -> None:
+    """`--speed fastest` runs each network on its FASTEST backend: each must be installed, and a Dask cluster's
+    workers (which run one backend) cannot mix them."""
+    on = {name: trial_config(config, name).backend for name in config.models}
+    for name, backend in on.items():
+        if not backends.available(backend):
+            raise BenchmarkError(f"--speed fastest runs {name} on {backend}, which is not installed: pip install "
+                                 f"'forecast-benchmark[{backend}]' (or drop --speed fastest)")
+    mixed = sorted({f"{name} on {backend}" for name, backend in on.items() if backend != config.backend})
+    if mixed and config.executor == "dask":
+        raise BenchmarkError(f"--speed fastest runs {', '.join(mixed)}, and a Dask cluster's workers run one Keras "
+                             "backend: use --executor local (one pool per backend)")
+
+
 def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
     """Everything that can be wrong with the user's input, checked before anything is trained or written.
 
@@ -223,6 +245,8 @@ def check_inputs(config: ExperimentConfig) -> ExperimentConfig:
         raise BenchmarkError(f"--executor dask with --scheduler needs a tracking server (--tracking-uri "
                              f"http://HOST:PORT): workers on other hosts cannot write to {uri}")
     backends.check(config.backend)
+    if config.speed == "fastest":
+        check_fastest(config)
     active = backends.active()
     if active not in (None, config.backend) and config.executor == "local" and config.jobs == 1:
         raise BenchmarkError(f"Keras is already running the {active} backend in this process: --backend "
@@ -270,11 +294,20 @@ def open_config(config: ExperimentConfig, command: str, invocation: str | None) 
     env = tracking.environment_tags(config.backend)  # one git call per invocation, shared by the parent and every trial
     env[tracking.INVOCATION] = invocation or uuid.uuid4().hex  # what `report` rebuilds together (a panel)
     parent = start_parent(config, tracker, experiment_id, command, env)
-    specs = [TrialSpec(m, s, config, uri, experiment_id, parent, env) for m, s in todo]
+    specs = [TrialSpec(m, s, trial_config(config, m), uri, experiment_id, parent, trial_environment(env, config, m))
+             for m, s in todo]
     if skipped:
         print(f"resume: {skipped} finished trial(s) of config {config.config_hash} skipped (--force retrains)",
               file=sys.stderr)
     return Opened(config, tracker, experiment_id, parent, specs, skipped, env)
+
+
+def trial_environment(env: dict, config: ExperimentConfig, model: str) -> dict:
+    """The invocation's tags for a trial of `model`, with the Keras backend it really runs on (`--speed fastest`
+    may run it on another backend than the parent's)."""
+    backend = trial_config(config, model).backend
+    return env if backend == config.backend else {**env, **tracking.environment_tags(backend),
+                                                  tracking.INVOCATION: env[tracking.INVOCATION]}
 
 
 def run(config: ExperimentConfig, command: str = "", progress: bool | None = None,
@@ -305,10 +338,11 @@ def global_specs(opened: list[Opened]) -> list[TrialSpec]:
     for name in first.models:
         if not registry.get(name).adapter.needs_keras:
             continue
-        key = model_hash(name, trial_hyperparameters(name, first))
+        key = trial_key(name, first)
         for seed in first.seeds:
-            members = tuple(TrialSpec(name, seed, o.config, o.config.tracking_uri, o.experiment_id, o.parent,
-                                      o.environment) for o in opened)
+            members = tuple(TrialSpec(name, seed, trial_config(o.config, name), o.config.tracking_uri,
+                                      o.experiment_id, o.parent, trial_environment(o.environment, o.config, name))
+                            for o in opened)
             spec = dataclasses.replace(members[0], panel=members)
             wanted = (spec.row, seed_text(seed), key)
             if first.force or any(wanted not in d and wanted not in e for d, e in zip(done, elsewhere, strict=True)):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -151,6 +152,8 @@ class ModelSpec:
     hyperparameters: tuple[str, ...] = ()  # the builder's parameters after FIXED_PARAMETERS, by name
     quantiles: bool = False  # QUANTILES: emits quantile forecasts
     channels: bool = False  # CHANNELS: accepts extra input channels (covariates)
+    # FASTEST: the implementation `--speed fastest` trains it on (backend, unroll, kernel), as the harness measured
+    fastest: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def family(self) -> str:

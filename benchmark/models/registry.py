@@ -93,7 +93,27 @@ def _load(path) -> ModelSpec:
     return ModelSpec(path.stem, doc, defaults, module.build, adapter,
                      stochastic=_flag(path, module, "STOCHASTIC", adapter.default_stochastic),
                      reference=_flag(path, module, "REFERENCE", False), cost=cost,
-                     hyperparameters=_hyperparameters(path, module.build, defaults), **capabilities)
+                     hyperparameters=_hyperparameters(path, module.build, defaults),
+                     fastest=_fastest(path, module, adapter), **capabilities)
+
+
+IMPLEMENTATIONS = {"backend": ("tensorflow", "jax"), "unroll": (False, True), "kernel": ("keras", "fused")}
+
+
+def _fastest(path: Path, module, adapter) -> MappingProxyType:
+    """FASTEST: {"backend": ..., "unroll": ..., "kernel": ...} (any of them), a network's `--speed fastest`."""
+    value = getattr(module, "FASTEST", {})
+    if not isinstance(value, Mapping):
+        raise BenchmarkError(f"{path}: FASTEST must be a dict such as {{'unroll': True}}, got {value!r}")
+    if value and not adapter.needs_keras:
+        raise BenchmarkError(f"{path}: FASTEST chooses a network's implementation; FAMILY {adapter.name!r} has none")
+    for key, choice in value.items():
+        if key not in IMPLEMENTATIONS:
+            raise BenchmarkError(f"{path}: FASTEST has unknown key {key!r} (known: {', '.join(IMPLEMENTATIONS)})")
+        if choice not in IMPLEMENTATIONS[key] or type(choice) is not type(IMPLEMENTATIONS[key][0]):
+            raise BenchmarkError(f"{path}: FASTEST[{key!r}] must be one of "
+                                 f"{', '.join(map(repr, IMPLEMENTATIONS[key]))}, got {choice!r}")
+    return MappingProxyType(dict(value))
 
 
 def broken() -> dict[str, str]:
