@@ -23,7 +23,8 @@ def run(job: dict):
     probe = job["probe"]
     if probe == "grid":
         return measure.grid(job["variant"], job["csv"], job["models"], job["seeds"], job["epochs"], job["jobs"],
-                            started=STARTED, backend=job.get("backend", "tensorflow"))
+                            started=STARTED, backend=job.get("backend", "tensorflow"),
+                            speed=job.get("speed", "default"))
     if probe == "default":
         return measure.default_run(job, started=STARTED)
     if probe == "panel":

@@ -49,10 +49,12 @@ def run_child(job: dict, folder: Path, what: str, **env: str):
     return json.loads(result_path.read_text())
 
 
-def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int, backend: str = "tensorflow") -> dict:
-    """A grid job: the plain reference for --jobs 0, else the suite with that many jobs on `backend`."""
+def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int, backend: str = "tensorflow",
+             speed: str = "default") -> dict:
+    """A grid job: the plain reference for --jobs 0, else the suite with that many jobs on `backend` at `speed`."""
     return {"probe": "grid", "variant": "plain" if variant_jobs == 0 else "suite", "csv": str(csv),
-            "models": list(models), "seeds": list(seeds), "epochs": epochs, "jobs": variant_jobs, "backend": backend}
+            "models": list(models), "seeds": list(seeds), "epochs": epochs, "jobs": variant_jobs, "backend": backend,
+            "speed": speed}
 
 
 def measure_grid(config: PerfConfig, grid: str, csv: Path, progress: Progress) -> tuple[Measurement, ...]:
@@ -62,7 +64,8 @@ def measure_grid(config: PerfConfig, grid: str, csv: Path, progress: Progress) -
     for repeat in range(spec.repeats):
         for name, jobs in config.variants(grid).items():
             progress(f"[{grid} grid {repeat + 1}/{spec.repeats}] {name} ...")
-            job = grid_job(jobs, csv, config.models, spec.seeds, spec.epochs, config.backend_of(name))
+            job = grid_job(jobs, csv, config.models, spec.seeds, spec.epochs, config.backend_of(name),
+                           config.speed_of(name))
             result = run_child(job, csv.parent, name)
             out.append(Measurement.from_dict({**result, "variant": name}))
             progress(f"    {name}: {out[-1].wall:.1f} s")
@@ -111,11 +114,11 @@ def measure_default(config: PerfConfig, csv: Path, progress: Progress
         return (), ()
     out, quantiles = [], []
 
-    def once(backend: str, levels: tuple[float, ...] = ()) -> Measurement:
-        name = f"default {backend}" + (" --quantiles" if levels else "")
+    def once(backend: str, levels: tuple[float, ...] = (), speed: str = "default") -> Measurement:
+        name = f"default {'fastest' if speed == 'fastest' else backend}" + (" --quantiles" if levels else "")
         progress(f"[default run] {name.removeprefix('default ')} ...")
         job = {"probe": "default", "backend": backend, "jobs": config.best_jobs, "csv": str(csv),
-               "quantiles": list(levels), **config.default_run}
+               "quantiles": list(levels), "speed": speed, **config.default_run}
         measured = Measurement.from_dict({**run_child(job, csv.parent, name), "variant": name})
         progress(f"    {name}: {measured.wall:.1f} s")
         return measured
@@ -127,6 +130,8 @@ def measure_default(config: PerfConfig, csv: Path, progress: Progress
             quantiles.append(once(backend, config.default_quantiles))  # right after its reference
             for _ in range(config.quantile_repeats - 1):
                 quantiles += [once(backend), once(backend, config.default_quantiles)]
+    if config.speed_variants:
+        out.append(once("tensorflow", speed="fastest"))
     return tuple(out), tuple(quantiles)
 
 
@@ -153,7 +158,8 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
 
     date = store.now()
     installed = tuple(b for b in config.suite_backends if importlib.util.find_spec(b) is not None)
-    config = replace(config, suite_backends=installed)  # what was measured is what the record says
+    # what was measured is what the record says: --speed fastest runs the MLP on JAX
+    config = replace(config, suite_backends=installed, speed_variants=config.speed_variants and "jax" in installed)
     csv = write_prices(config, folder)
     parts = set(config.parts)
     full = measure_grid(config, "full", csv, progress) if config.full and "full" in parts else ()

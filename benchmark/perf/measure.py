@@ -72,7 +72,7 @@ def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) 
 
 
 def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int, folder: str,
-          backend: str = "tensorflow") -> list[Trial]:
+          backend: str = "tensorflow", speed: str = "default") -> list[Trial]:
     """What `python -m benchmark run --preset classic` does on the same trials (the run and its leaderboard),
     through the Python API; the neural trials' timings as the runner reports them."""
     from benchmark.config.experiment import resolve
@@ -81,7 +81,7 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
     # registry.select adds the baselines, which a user's run always includes
     config = resolve("classic", data=csv, models=registry.select(",".join(models)), seeds=tuple(seeds),
                      epochs=epochs, jobs=jobs, tracking_uri=f"sqlite:///{folder}/perf.db", experiment="perf",
-                     results_dir=f"{folder}/results", backend=backend)
+                     results_dir=f"{folder}/results", backend=backend, speed=speed)
     return _run_and_report(config)
 
 
@@ -114,11 +114,12 @@ def default_run(job: dict, started: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=Path(job["csv"]).parent) as folder:
         config = resolve("default", models=registry.select(job.get("models", "all")), seeds=tuple(range(job["seeds"])),
                          jobs=job["jobs"], backend=job["backend"], tracking_uri=f"sqlite:///{folder}/perf.db",
-                         experiment="perf", results_dir=f"{folder}/results", **data, **overrides,
+                         experiment="perf", results_dir=f"{folder}/results", speed=job.get("speed", "default"),
+                         **data, **overrides,
                          **({"quantiles": job["quantiles"]} if job.get("quantiles") else {}))
         trials = _run_and_report(config)
-    return _measurement(f"default {job['backend']}" + (" --quantiles" if job.get("quantiles") else ""), started,
-                        trials)
+    name = "fastest" if job.get("speed") == "fastest" else job["backend"]
+    return _measurement(f"default {name}" + (" --quantiles" if job.get("quantiles") else ""), started, trials)
 
 
 def panel_run(job: dict, started: float | None = None) -> dict:
@@ -159,7 +160,7 @@ def _measurement(variant: str, started: float, trials: list[Trial]) -> dict:
 
 
 def grid(variant: str, csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
-         started: float | None = None, backend: str = "tensorflow") -> dict:
+         started: float | None = None, backend: str = "tensorflow", speed: str = "default") -> dict:
     """One variant's run of a grid, timed from `started` (perf_counter; default now) to the end, with the
     process's peak memory: a store.Measurement as a dict."""
     started = time.perf_counter() if started is None else started
@@ -167,7 +168,7 @@ def grid(variant: str, csv: str, models: list[str], seeds: list[int], epochs: in
         trials = plain_reference(csv, models, seeds, epochs)
     else:
         with tempfile.TemporaryDirectory(dir=Path(csv).parent) as folder:
-            trials = suite(csv, models, seeds, epochs, jobs, folder, backend)
+            trials = suite(csv, models, seeds, epochs, jobs, folder, backend, speed)
     return _measurement(variant, started, trials)
 
 

@@ -132,6 +132,8 @@ def full_lines(record: Record, grid_title: str) -> list[str]:
         "Per model, seconds per epoch (median after the first) and wall per trial:", "",
         table(rows, ["model", "variant", "s / epoch", "first epoch s", "trial wall s"]), "",
         *faster_backend_lines(per_model_table(record.full, config, "full"), "the suite's epochs on the full grid"),
+        *speed_lines(per_model_table(record.full, config, "full"), f"suite --jobs {config.best_jobs}",
+                     f"suite fastest --jobs {config.best_jobs}", "on the full grid"),
     ]
 
 
@@ -140,7 +142,7 @@ def faster_backend_lines(per_model: pd.DataFrame, where: str) -> list[str]:
     table whose variants name their backend; nothing when only one backend was measured."""
     epochs: dict[str, dict[str, float]] = {}
     for (model, variant), row in per_model.iterrows():
-        if variant == "plain":  # the full grid's and the default run's variants each name one backend
+        if variant == "plain" or PerfConfig.speed_of(variant) == "fastest":  # each other variant: one backend
             continue
         backend = PerfConfig.backend_of(variant) if variant.startswith("suite") else variant.split()[-1]
         values = [v for v in row.epoch if not np.isnan(v)]
@@ -155,6 +157,22 @@ def faster_backend_lines(per_model: pd.DataFrame, where: str) -> list[str]:
         fast, slow = sorted(by_backend, key=by_backend.get)[:2]
         parts.append(f"{model}: {fast} ({by_backend[slow] / by_backend[fast]:.2f}x shorter epochs than {slow})")
     return [f"Faster backend per model, {where}: " + "; ".join(parts) + ".", ""]
+
+
+def speed_lines(per_model: pd.DataFrame, reference: str, fastest: str, where: str) -> list[str]:
+    """Per model, `--speed fastest`'s epochs against the same run at the default speed (median seconds per epoch
+    after the first); nothing unless both were measured."""
+    parts = []
+    for model in dict.fromkeys(m for m, _ in per_model.index):
+        if (model, reference) not in per_model.index or (model, fastest) not in per_model.index:
+            continue
+        a, b = ([v for v in per_model.loc[(model, v), "epoch"] if not np.isnan(v)] for v in (reference, fastest))
+        if a and b:
+            parts.append(f"{model} {statistics.median(a) / statistics.median(b):.2f}x")
+    if not parts:
+        return []
+    return [f"`--speed fastest` against the default speed, {where} (how many times shorter its epochs are): "
+            + ", ".join(parts) + ".", ""]
 
 
 def default_lines(record: Record) -> list[str]:
@@ -186,6 +204,7 @@ def default_lines(record: Record) -> list[str]:
         table(rows, ["backend", "wall s", "peak RSS main MB", "peak RSS worker MB"]), "",
         table(model_rows, ["model", "backend", "s / epoch", "first epoch s", "epochs run", "trial wall s"]), "",
         *faster_backend_lines(grouped, "in the default run"),
+        *speed_lines(grouped, "default tensorflow", "default fastest", "in the default run"),
         *quantile_lines(record),
     ]
 

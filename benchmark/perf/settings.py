@@ -66,6 +66,8 @@ class PerfConfig:
     # None: not measured.
     panel_run: dict | None = field(default_factory=lambda: {"datasets": "prices", "models": "lstm", "seeds": 1})
     panel_repeats: int = 1
+    # The full grid and the default run also under `--speed fastest` (each network on its model file's FASTEST).
+    speed_variants: bool = True
     parts: tuple[str, ...] = PARTS  # the parts measured (`--only`); the report says "not measured" for the others
 
     def to_dict(self) -> dict:
@@ -84,6 +86,7 @@ class PerfConfig:
         plain.setdefault("quantile_repeats", 0)
         plain.setdefault("kernel_models", ())  # records from before the fused kernel
         plain.setdefault("panel_run", None)  # records from before global training
+        plain.setdefault("speed_variants", False)  # records from before --speed fastest
         plain.setdefault("panel_repeats", 0)
         plain.setdefault("parts", tuple(p for p in PARTS if p != "panel"))
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
@@ -95,14 +98,21 @@ class PerfConfig:
         if grid == "full":
             others = {f"suite {b} --jobs {self.best_jobs}": self.best_jobs for b in self.suite_backends
                       if b != "tensorflow"}
-            return {"plain": 0, **best, **others}
+            fastest = {f"suite fastest --jobs {self.best_jobs}": self.best_jobs} if self.speed_variants else {}
+            return {"plain": 0, **best, **others, **fastest}
         return {"plain": 0, "suite --jobs 1": 1, **best}
 
     @staticmethod
     def backend_of(variant: str) -> str:
-        """The Keras backend a variant runs ("suite jax --jobs 2" -> jax; plain and unnamed -> tensorflow)."""
+        """The Keras backend a variant runs ("suite jax --jobs 2" -> jax; plain, unnamed and "suite fastest" ->
+        tensorflow, the run's backend: under --speed fastest each network names its own)."""
         parts = variant.split()
-        return parts[1] if len(parts) == 4 else "tensorflow"
+        return parts[1] if len(parts) == 4 and parts[1] != "fastest" else "tensorflow"
+
+    @staticmethod
+    def speed_of(variant: str) -> str:
+        """The `--speed` a variant runs ("suite fastest --jobs 2", "default fastest" -> fastest)."""
+        return "fastest" if "fastest" in variant.split() else "default"
 
     def scaling_cases(self) -> list[tuple[int, int]]:
         """(training windows, window length): the windows at length 60, then the lengths at the middle count."""

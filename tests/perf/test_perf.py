@@ -39,8 +39,8 @@ def test_quick_harness_writes_the_table(tmp_path):
     full = next(v for k, v in sections.items() if k.startswith("Throughput grid"))
     short = next(v for k, v in sections.items() if k.startswith("Short grid"))
     for model in QUICK.models:
-        # plain and the best --jobs under each backend
-        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + jax
+        # plain, the best --jobs under each backend, and --speed fastest (which runs the MLP on JAX)
+        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + 2 * jax
         assert sum(line.startswith(f"| {model} ") for line in short.splitlines()) == 3  # plain, --jobs 1, best
     for variant in ("plain", "suite --jobs 1", "suite --jobs "):
         assert f"| {variant}" in short
@@ -54,8 +54,8 @@ def test_quick_harness_writes_the_table(tmp_path):
     default = next(v for k, v in sections.items() if k.startswith("The default run as a user runs it"))
     measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
     assert measured[:1] == ["tensorflow"]  # the quick form measures the default run under TensorFlow only
-    for model in QUICK.models:
-        assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1
+    for model in QUICK.models:  # under TensorFlow, and under --speed fastest
+        assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1 + jax
     pairs = default.split("With `--quantiles 0.05,0.1,0.5,0.9,0.95`")[1]  # one interleaved pair, and its ratio
     assert len([line for line in pairs.splitlines() if re.match(r"\|\s+1 \|", line)]) == 1
     panel = sections["Networks trained across the panel (`--training global`)"]
@@ -63,6 +63,8 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert sum(line.split("|")[2].strip() == "mlp" for line in panel.splitlines() if line.startswith("| ")) == 1
     if jax:
         assert "suite jax --jobs" in full and "Faster backend per model" in full
+        assert "suite fastest --jobs" in full and "`--speed fastest` against the default speed, on the full" in full
+        assert "| fastest " in default and "`--speed fastest` against the default speed, in the default" in default
     backends = next(v for k, v in sections.items() if k.startswith("Keras backends"))
     header = next(line for line in backends.splitlines() if line.startswith("| model "))
     assert header.split("|")[2].strip() == "tensorflow"
@@ -134,6 +136,10 @@ def test_render_file_rerenders_the_stored_json_identically(tmp_path):
     assert "≤ 23 (this machine)" in text and "- jax: not installed" in text
     assert "## The default run as a user runs it, per backend" in text
     assert "| suite jax --jobs 2 " in text and "Faster backend per model, in the default run: mlp: " in text
+    # the fake grid's epochs are equal across variants, so --speed fastest is 1.00x the default speed
+    assert "`--speed fastest` against the default speed, on the full grid (how many times shorter its epochs are): " \
+           "mlp 1.00x, lstm 1.00x." in text
+    assert "| suite fastest --jobs 2 " in text and "fastest (" not in text.split("Faster backend per model")[1]
     fastest = next(line for line in text.splitlines() if "fastest suite setting" in line)
     assert "`suite --jobs 2`" in fastest or "`suite jax --jobs 2`" in fastest
 
