@@ -17,7 +17,7 @@ STARTED = time.perf_counter()  # before the measured code's imports: TensorFlow'
 
 def run(job: dict):
     """The job's measurement: "grid" (one variant's run), "default" (the default run), "panel" (a panel's local
-    or global run), "scaling" or "unroll"."""
+    or global run), "floor" (the arithmetic floor), "scaling" or "unroll"."""
     from benchmark.perf import measure
 
     probe = job["probe"]
@@ -29,6 +29,8 @@ def run(job: dict):
         return measure.default_run(job, started=STARTED)
     if probe == "panel":
         return measure.panel_run(job, started=STARTED)
+    if probe == "floor":
+        return measure.floor_probe(job["models"], job["windows"])
     if probe == "scaling":
         return measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
     if probe == "unroll":

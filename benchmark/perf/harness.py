@@ -19,7 +19,7 @@ import pandas as pd
 from benchmark.data import catalog
 from benchmark.files import atomic_write
 from benchmark.perf import store
-from benchmark.perf.settings import PerfConfig
+from benchmark.perf.settings import LOOKBACK, TUTORIAL_TEST, PerfConfig
 from benchmark.perf.store import Measurement, Record, Trial
 
 Progress = Callable[[str], None]
@@ -152,6 +152,13 @@ def measure_panel(config: PerfConfig, folder: Path, progress: Progress) -> tuple
     return tuple(out)
 
 
+def measure_floor(config: PerfConfig, folder: Path, progress: Progress) -> dict:
+    """One core's matmul rate and the models' FLOPs per training window, in a fresh one-thread process."""
+    progress("arithmetic floor ...")
+    job = {"probe": "floor", "models": list(config.models), "windows": config.points - TUTORIAL_TEST - LOOKBACK}
+    return run_child(job, folder, "floor probe")
+
+
 def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
     """Every measurement of `config`, in the report's order of cost: the full grid first, then the rest."""
     from dataclasses import replace
@@ -169,5 +176,6 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
     backends = measure_backends(config, csv, progress) if "backends" in parts else {}
     default, quantiles = measure_default(config, csv, progress) if "default" in parts else ((), ())
     panel = measure_panel(config, folder, progress) if "panel" in parts else ()
+    floor = measure_floor(config, folder, progress) if "floor" in parts else {}
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
-                  default, quantiles, panel)
+                  default, quantiles, panel, floor)

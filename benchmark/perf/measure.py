@@ -217,3 +217,48 @@ def unroll_probe(csv: str, models: list[str], epochs: int, kernel_models: tuple[
             rows.append({"model": name, "unroll": unroll, "kernel": "fused" if fused else "keras",
                          "epoch_seconds": list(timer.seconds)})
     return rows
+
+
+def forward_flops(model) -> int:
+    """Multiply-adds x 2 of one window's forward pass, from the layers' weight shapes: a Dense or Conv1D kernel once
+    per output position, a recurrent layer's input and recurrent kernels once per step (biases, activations and
+    gates' element-wise work left out: a floor, not an estimate)."""
+    total = 0
+    for layer in model.layers:
+        cell = getattr(layer, "cell", None)
+        if cell is not None:  # recurrent: every step multiplies the input and the state by their kernels
+            steps = layer.input.shape[1]
+            total += 2 * (int(np.prod(cell.kernel.shape)) + int(np.prod(cell.recurrent_kernel.shape))) * steps
+        elif hasattr(layer, "kernel"):
+            positions = int(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1
+            total += 2 * int(np.prod(layer.kernel.shape)) * positions
+    return total
+
+
+def floor_probe(models: list[str], windows: int, size: int = 1024, repeats: int = 20) -> dict:
+    """The arithmetic floor: each model's FLOPs per training window (forward + backward, the backward pass taken
+    as twice the forward one) and one core's measured float32 matmul rate (TensorFlow, one thread, the best of
+    `repeats` products of two size x size matrices)."""
+    from benchmark.models import backends
+
+    backends.select("tensorflow", threads=1)
+    backends.configure("tensorflow")
+    import tensorflow as tf
+
+    from benchmark.models import registry
+    from benchmark.models.contract import BuildOptions
+
+    a = tf.random.normal((size, size), seed=0)
+    b = tf.random.normal((size, size), seed=1)
+    tf.linalg.matmul(a, b).numpy()  # warm-up
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    flops = {}
+    for name in models:
+        spec = registry.get(name)
+        flops[name] = 3 * forward_flops(spec.build((LOOKBACK, 1), 1, BuildOptions(), **spec.defaults))
+    return {"matmul_gflops": 2 * size**3 / best / 1e9, "flops_per_window": flops, "windows": windows}
+

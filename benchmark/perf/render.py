@@ -267,6 +267,47 @@ def panel_lines(record: Record) -> list[str]:
     ]
 
 
+def floor_lines(record: Record) -> list[str]:
+    """How far each measured implementation is from the hardware: FLOPs per epoch from the layer sizes against
+    one core's measured matmul rate, beside the measured seconds per epoch of every variant of the full grid (the
+    short grid without it); and the whole full grid's floor on every core against the plain loop's wall."""
+    floor = record.floor
+    if not floor:
+        return []
+    rate, windows = floor["matmul_gflops"] * 1e9, floor["windows"]
+    grid, name = (record.full, "full") if record.full else (record.short, "short")
+    per_model = per_model_table(grid, record.config, name) if grid else None
+    variants = list(record.config.variants(name)) if grid else []
+    rows = []
+    for model, flops in floor["flops_per_window"].items():
+        seconds = flops * windows / rate
+        row = [model, f"{flops * windows / 1e9:.3g}", f"{seconds:.3g}"]
+        for variant in variants:
+            values = [] if (model, variant) not in per_model.index else \
+                [v for v in per_model.loc[(model, variant), "epoch"] if not np.isnan(v)]
+            row.append(f"{statistics.median(values):.3f} ({statistics.median(values) / seconds:.1f}x)" if values
+                       else "–")
+        rows.append(row)
+    lines = [
+        "## The arithmetic floor", "",
+        f"FLOPs per epoch from the layer sizes ({windows} training windows of {LOOKBACK} steps; per window the "
+        "kernels' multiply-adds of the forward pass, the backward pass counted as twice the forward one), against "
+        f"one core's measured float32 matmul rate, {floor['matmul_gflops']:.1f} GFLOP/s (TensorFlow, one thread): "
+        "the seconds an epoch cannot go below on one core, and each variant's measured seconds per epoch (median "
+        f"after the first, the {name} grid) with its multiple of that floor.", "",
+        table(rows, ["model", "GFLOP / epoch", "floor s / epoch", *(f"{v} s / epoch" for v in variants)]), "",
+    ]
+    if record.full:
+        spec = record.config.full
+        total = sum(f * windows * spec.epochs * len(spec.seeds) for f in floor["flops_per_window"].values())
+        cores = record.machine["cores"]
+        plain = statistics.median(m.wall for m in record.full if m.variant == "plain")
+        lines += [f"The whole {record.config.full.describe(record.config.models)} grid's floor on {cores} cores: "
+                  f"{total / (rate * cores):.1f} s, {total / (rate * cores) / plain:.3f}x the plain loop's "
+                  f"{plain:.1f} s.", ""]
+    return lines
+
+
 def short_lines(record: Record) -> list[str]:
     if not record.short:
         return []
@@ -397,6 +438,7 @@ def render(record: Record) -> str:
         *unroll_lines(record),
         *default_lines(record),
         *panel_lines(record),
+        *floor_lines(record),
         *backend_lines(record),
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 MODELS = ("mlp", "rnn", "lstm", "gru")
 # What a harness run measures (`perf --only`): the grids, the probes and the default run.
-PARTS = ("full", "short", "scaling", "unroll", "backends", "default", "panel")
+PARTS = ("full", "short", "scaling", "unroll", "backends", "default", "panel", "floor")
 TUTORIAL_TEST = 60  # the classic protocol: test = final 60 days, window 60
 LOOKBACK = 60
 
@@ -88,7 +88,7 @@ class PerfConfig:
         plain.setdefault("panel_run", None)  # records from before global training
         plain.setdefault("speed_variants", False)  # records from before --speed fastest
         plain.setdefault("panel_repeats", 0)
-        plain.setdefault("parts", tuple(p for p in PARTS if p != "panel"))
+        plain.setdefault("parts", tuple(p for p in PARTS if p not in ("panel", "floor")))
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
     def variants(self, grid: str) -> dict[str, int]:

@@ -11,7 +11,8 @@ The file (`perf.json` next to the report) holds, with every duration in seconds 
      "backends": {backend: [trial, ...] or why not measured ("not installed", "failed: ...")},
      "default": [measurement, ...],  # the default run (`run --models all`) once per suite backend, in run order
      "quantiles": [measurement, ...],  # the default run without and with --quantiles, interleaved pairs
-     "panel": [measurement, ...]}  # the panel's local run and its --training global run, interleaved pairs
+     "panel": [measurement, ...],  # the panel's local run and its --training global run, interleaved pairs
+     "floor": {"matmul_gflops", "flops_per_window": {model: FLOPs}, "windows"}}  # the arithmetic floor
 
     measurement = {"variant", "wall", "peak_rss_mb", "worker_peak_rss_mb", "trials": [trial, ...]}
     trial = {"model", "seed", "wall", "fit", "epoch_seconds": [...]}
@@ -85,6 +86,8 @@ class Record:
     quantiles: tuple[Measurement, ...] = ()
     # Interleaved pairs of the panel run (variants "panel local", then "panel global": `--training global`).
     panel: tuple[Measurement, ...] = ()
+    # The arithmetic floor: {"matmul_gflops": one core's rate, "flops_per_window": {model: FLOPs}, "windows": n}
+    floor: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         backends = {b: r if isinstance(r, str) else [asdict(t) for t in r] for b, r in self.backends.items()}
@@ -93,7 +96,7 @@ class Record:
                 "grids": {"full": [asdict(m) for m in self.full], "short": [asdict(m) for m in self.short]},
                 "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends,
                 "default": [asdict(m) for m in self.default], "quantiles": [asdict(m) for m in self.quantiles],
-                "panel": [asdict(m) for m in self.panel]}
+                "panel": [asdict(m) for m in self.panel], "floor": self.floor}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
@@ -107,7 +110,7 @@ class Record:
                    tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"],
                    tuple(Measurement.from_dict(m) for m in d.get("default", [])),
                    tuple(Measurement.from_dict(m) for m in d.get("quantiles", [])),
-                   tuple(Measurement.from_dict(m) for m in d.get("panel", [])))
+                   tuple(Measurement.from_dict(m) for m in d.get("panel", [])), d.get("floor", {}))
 
 
 def machine() -> dict:

@@ -58,6 +58,8 @@ def test_quick_harness_writes_the_table(tmp_path):
         assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1 + jax
     pairs = default.split("With `--quantiles 0.05,0.1,0.5,0.9,0.95`")[1]  # one interleaved pair, and its ratio
     assert len([line for line in pairs.splitlines() if re.match(r"\|\s+1 \|", line)]) == 1
+    floor = sections["The arithmetic floor"]
+    assert sum(line.startswith(("| mlp ", "| lstm ")) for line in floor.splitlines()) == 2
     panel = sections["Networks trained across the panel (`--training global`)"]
     assert len([line for line in panel.splitlines() if re.match(r"\|\s+1 \|", line)]) == 2  # walls, the mlp
     assert sum(line.split("|")[2].strip() == "mlp" for line in panel.splitlines() if line.startswith("| ")) == 1
@@ -104,7 +106,35 @@ def fake_record():
                          460.0))
     return Record("python -m benchmark perf --quick", machine, config, tuple(grid("full", config.full, 1, 2.0)),
                   tuple(grid("short", config.short, 2, 1.0)), scaling, unroll, backends, "2025-01-01T00:00:00+00:00",
-                  default, panel=panel)
+                  default, panel=panel,
+                  floor={"matmul_gflops": 100.0, "flops_per_window": {"mlp": 48600, "lstm": 25272600}, "windows": 280})
+
+
+def test_the_floor_counts_the_kernels_multiply_adds_per_step_and_position():
+    from benchmark.models import registry
+    from benchmark.models.contract import BuildOptions
+    from benchmark.perf.measure import forward_flops
+
+    def built(name):
+        return registry.get(name).build((60, 1), 1, BuildOptions(), **registry.get(name).defaults)
+
+    # LSTM 50/100 over 60 steps: (1x200 + 50x200) and (50x400 + 100x400) kernels each step, then Dense(100 -> 1)
+    assert forward_flops(built("lstm")) == 2 * ((200 + 10_000) * 60 + (20_000 + 40_000) * 60 + 100) == 8_424_200
+    assert forward_flops(built("mlp")) == 2 * (60 * 50 + 50 * 100 + 100)  # the flattened window: no steps
+    assert forward_flops(built("gru")) == 2 * ((150 + 7_500) * 60 + (15_000 + 30_000) * 60 + 100)
+
+
+def test_the_floor_section_sets_each_variant_against_the_floor():
+    from benchmark.perf.render import render
+
+    section = render(fake_record()).split("## The arithmetic floor")[1].split("\n## ")[0]
+    assert "100.0 GFLOP/s (TensorFlow, one thread)" in section
+    lstm = next(line for line in section.splitlines() if line.startswith("| lstm "))
+    cells = [c.strip() for c in lstm.split("|")[1:-1]]
+    # 25,272,600 FLOPs x 280 windows = 7.08 GFLOP per epoch, 0.0708 s at 100 GFLOP/s; fake epochs last 0.2 + e/31
+    assert cells[:3] == ["lstm", "7.08", "0.0708"]
+    assert cells[3].endswith("x)") and len(cells) == 3 + len(fake_record().config.variants("full"))
+    assert "grid's floor on 2 cores: " in section and "x the plain loop's" in section
 
 
 def test_the_panel_section_sets_each_global_network_against_its_local_ones():
@@ -207,9 +237,10 @@ def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
     only = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=("unroll", "default")),
                                full=(), short=(), scaling=(), backends={}, panel=(), command=command)
     text = render(only)
-    assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends, panel." in text
-    older = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=settings.PARTS[:-1]))
-    assert "Not measured (the harness had no such part when this ran): panel." in render(older)
+    assert "Measured only unroll, default (`--only`); not measured: full, short, scaling, backends, panel, " \
+           "floor." in text
+    older = dataclasses.replace(record, config=dataclasses.replace(record.config, parts=settings.PARTS[:-2]))
+    assert "Not measured (the harness had no such part when this ran): panel, floor." in render(older)
     targets = text.split("## Targets")[1].split("\n## ")[0]
     from benchmark.perf.goals import GOALS
 
