@@ -129,7 +129,7 @@ QUICK = PerfConfig(points=400, models=("mlp", "lstm"), full=Grid(seeds=(0,), epo
                    backends=("tensorflow",), default_backends=("tensorflow",), quantile_repeats=1,
                    default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices",
                                 "models": "mlp,lstm"},
-                   panel_run={"datasets": "msft,nasdaq", "models": "mlp", "seeds": 1, "epochs": 2, "test_size": 40,
+                   panel_run={"datasets": "vix,random_walk", "models": "mlp", "seeds": 1, "epochs": 2, "test_size": 40,
                               "val_size": 40})
 
 

@@ -100,7 +100,7 @@ def fake_record():
     backends = {"tensorflow": grid("short", config.short, 1, 0.5)[0].trials, "jax": "not installed"}
     default = tuple(dataclasses.replace(m, variant=f"default {backend}")
                     for m, backend in zip(grid("short", config.short, 1, 1.5)[1:], ("tensorflow", "jax"), strict=True))
-    own = (Trial("mlp · msft", 0, 10.0, 8.0, (2.0, 1.0, 1.0)), Trial("mlp · nasdaq", 0, 6.0, 4.0, (2.0, 0.5, 0.5, 0.5)))
+    own = (Trial("mlp · vix", 0, 10.0, 8.0, (2.0, 1.0, 1.0)), Trial("mlp · random_walk", 0, 6.0, 4.0, (2.0, 0.5, 0.5, 0.5)))
     panel = (Measurement("panel local", 100.0, own, 900.0, 450.0),
              Measurement("panel global", 130.0, (*own, Trial("mlp (global)", 0, 0.0, 9.0, (3.0, 1.5, 1.5))), 910.0,
                          460.0))
@@ -142,7 +142,7 @@ def test_the_panel_section_sets_each_global_network_against_its_local_ones():
 
     section = render(fake_record()).split("## Networks trained across the panel (`--training global`)")[1]
     section = section.split("\n## ")[0]
-    assert "`python -m benchmark run --dataset msft,nasdaq --models mlp --seeds 1 --epochs 2 --test-size 40 " \
+    assert "`python -m benchmark run --dataset vix,random_walk --models mlp --seeds 1 --epochs 2 --test-size 40 " \
            "--val-size 40`" in section
     rows = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()
             if line.startswith("|      1 |")]
