@@ -32,7 +32,9 @@ def run(job: dict):
     if probe == "floor":
         return measure.floor_probe(job["models"], job["windows"])
     if probe == "scaling":
-        return measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
+        rows = measure.scaling([tuple(case) for case in job["cases"]], job["epochs"])
+        rows += measure.panel_scaling(job.get("panel", []), job["epochs"])
+        return rows + measure.seed_scaling(job.get("csv"), job.get("seeds", 0), job["epochs"])
     if probe == "unroll":
         return measure.unroll_probe(job["csv"], job["models"], job["epochs"], tuple(job.get("kernel_models", ())))
     raise ValueError(f"unknown probe {probe!r}")

@@ -76,7 +76,8 @@ def measure_scaling(config: PerfConfig, folder: Path, progress: Progress) -> lis
     """The scaling cases, all in one fresh child process."""
     progress("scaling ...")
     job = {"probe": "scaling", "cases": [list(case) for case in config.scaling_cases()],
-           "epochs": config.scaling_epochs}
+           "epochs": config.scaling_epochs, "panel": list(config.scaling_panel), "seeds": config.scaling_seeds,
+           "csv": str(folder / "prices.csv")}
     return run_child(job, folder, "scaling")
 
 

@@ -191,6 +191,49 @@ def scaling(cases: list[tuple[int, int]], epochs: int) -> list[dict]:
     return rows
 
 
+def panel_scaling(datasets: list[str], epochs: int) -> list[dict]:
+    """An LSTM's seconds per epoch on the windows a global network trains on, for the first 1, 2, ... of
+    `datasets`: each series re-split at their panel's cut-off (`benchmark.evaluation.panel`, default preset)."""
+    import keras
+
+    from benchmark.config.experiment import resolve
+    from benchmark.evaluation.panel import cutoff, panel_prepared
+    from benchmark.evaluation.trial import prepared_for
+    from benchmark.models.training import epoch_timer
+
+    folds = [prepared_for(resolve("default", dataset=name))[0] for name in datasets]
+    rows = []
+    for k in range(1, len(folds) + 1):
+        train = panel_prepared(folds[:k], cutoff(folds[:k])).train if k > 1 else folds[0].train
+        keras.utils.set_random_seed(0)
+        model = tutorial_model("lstm", train.inputs.shape[1])
+        model.compile(optimizer="rmsprop", loss="mean_squared_error")
+        timer = epoch_timer()
+        model.fit(train.inputs, train.targets, epochs=epochs, batch_size=64, verbose=0, callbacks=[timer])
+        rows.append({"series": k, "names": datasets[:k], "windows": len(train), "window": train.inputs.shape[1],
+                     "epoch_seconds": list(timer.seconds)})
+    return rows
+
+
+def seed_scaling(csv: str | None, seeds: int, epochs: int) -> list[dict]:
+    """The suite's LSTM (its trainer: compiled once, reset per seed) for seeds 0 .. seeds-1 on the classic
+    windows, one after the other in this process: each seed's wall seconds."""
+    if not seeds or csv is None:
+        return []
+    from benchmark.config.experiment import resolve
+    from benchmark.models import registry
+    from benchmark.models.training import fit_model
+
+    prepared, spec = classic_windows(csv), registry.get("lstm")
+    config = resolve("classic", epochs=epochs, models=("lstm",))
+    walls = []
+    for seed in range(seeds):
+        start = time.perf_counter()
+        fit_model(spec, dict(spec.defaults), prepared, config, seed=seed)
+        walls.append(time.perf_counter() - start)
+    return [{"seeds": seeds, "seed_walls": walls}]
+
+
 def unroll_probe(csv: str, models: list[str], epochs: int, kernel_models: tuple[str, ...] = ()) -> list[dict]:
     """The suite's recurrent models with their time loop, unrolled (`--unroll`, `models`) and on the fused kernel
     (`--kernel fused`, `kernel_models`): each epoch's seconds, the plain loop first for each model."""

@@ -332,12 +332,15 @@ def short_lines(record: Record) -> list[str]:
 
 
 def scaling_lines(record: Record) -> list[str]:
-    if not record.scaling:
+    cases = [r for r in record.scaling if "series" not in r and "seeds" not in r]
+    panel = [r for r in record.scaling if "series" in r]
+    seeds = next((r for r in record.scaling if "seeds" in r), None)
+    if not cases:
         return []
-    epochs = [epoch(r["epoch_seconds"]) for r in record.scaling]
-    rows = [[r["windows"], r["window"], f"{e:.3f}", f"{e / epochs[0]:.2f}"] for r, e in zip(record.scaling, epochs,
+    epochs = [epoch(r["epoch_seconds"]) for r in cases]
+    rows = [[r["windows"], r["window"], f"{e:.3f}", f"{e / epochs[0]:.2f}"] for r, e in zip(cases, epochs,
                                                                                           strict=True)]
-    return [
+    lines = [
         "## Scaling (LSTM 50/100, batch 64, seconds per epoch after the first)", "",
         table(rows, ["training windows", "window length", "s / epoch", "× first row"]), "",
         "Cost grows with training windows (one window per series point) and with window length (the recurrence "
@@ -346,6 +349,22 @@ def scaling_lines(record: Record) -> list[str]:
         "grid's compute grows linearly with seeds and with the sum over the chosen models; `--jobs` divides the "
         "wall time by at most the number of cores.", "",
     ]
+    if panel:
+        first = epoch(panel[0]["epoch_seconds"])
+        rows = [[r["series"], ", ".join(r["names"]), r["windows"], f"{epoch(r['epoch_seconds']):.3f}",
+                 f"{epoch(r['epoch_seconds']) / first:.2f}", f"{r['windows'] / panel[0]['windows']:.2f}"]
+                for r in panel]
+        lines += ["A global network's panel (`--training global`, default preset): the training windows of the "
+                  "first k series, each re-split at their panel's cut-off, and an epoch on them:", "",
+                  table(rows, ["series", "panel", "training windows", "s / epoch", "× one series",
+                               "windows × one series"]), ""]
+    if seeds:
+        walls = seeds["seed_walls"]
+        rows = [[k, f"{w:.2f}", f"{sum(walls[: k + 1]):.2f}"] for k, w in enumerate(walls)]
+        lines += ["Seeds: the suite's LSTM trained for one seed after another in one process (its trainer compiles "
+                  "once and resets the weights for each later seed, so only the first pays the tracing):", "",
+                  table(rows, ["seed", "trial s", "cumulative s"]), ""]
+    return lines
 
 
 def unroll_lines(record: Record) -> list[str]:

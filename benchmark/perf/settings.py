@@ -43,6 +43,10 @@ class PerfConfig:
     scaling_windows: tuple[int, ...] = (1000, 2000, 4000)
     scaling_lookbacks: tuple[int, ...] = (30, 60, 120)
     scaling_epochs: int = 3  # the median of epochs 2 and 3
+    # ...and against the series of a global network's panel: the first 1, 2, ... of these bundled series, each
+    # re-split at the panel's cut-off as `--training global` does (default preset), its training windows stacked
+    scaling_panel: tuple[str, ...] = ("msft", "nasdaq", "sp500", "vix", "wti")
+    scaling_seeds: int = 4  # the suite's LSTM trained for seeds 0, 1, ... one after the other in one process
     probe_epochs: int = 4  # epochs of the unroll and backend probes (the median of epochs 2..n)
     unroll_models: tuple[str, ...] = ("rnn", "lstm", "gru")
     kernel_models: tuple[str, ...] = ("lstm",)  # timed on the fused kernel (`--kernel fused`) beside the loop
@@ -88,6 +92,8 @@ class PerfConfig:
         plain.setdefault("panel_run", None)  # records from before global training
         plain.setdefault("speed_variants", False)  # records from before --speed fastest
         plain.setdefault("panel_repeats", 0)
+        plain.setdefault("scaling_panel", ())  # records from before the panel and seed scaling rows
+        plain.setdefault("scaling_seeds", 0)
         plain.setdefault("parts", tuple(p for p in PARTS if p not in ("panel", "floor")))
         return cls(**plain, full=grid(values["full"]), short=grid(values["short"]))
 
@@ -125,7 +131,8 @@ class PerfConfig:
 # The quick form runs every variant and probe once, small: two architectures (a feed-forward and a recurrent one).
 QUICK = PerfConfig(points=400, models=("mlp", "lstm"), full=Grid(seeds=(0,), epochs=3, repeats=1),
                    short=Grid(seeds=(0,), epochs=2, repeats=1),
-                   scaling_windows=(200, 400), scaling_lookbacks=(20, 40), probe_epochs=2, unroll_models=("rnn",),
+                   scaling_windows=(200, 400), scaling_lookbacks=(20, 40), scaling_panel=("vix", "random_walk"),
+                   scaling_seeds=2, probe_epochs=2, unroll_models=("rnn",),
                    backends=("tensorflow",), default_backends=("tensorflow",), quantile_repeats=1,
                    default_run={"seeds": 1, "epochs": 2, "test_size": 40, "val_size": 40, "data": "prices",
                                 "models": "mlp,lstm"},

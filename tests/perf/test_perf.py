@@ -47,6 +47,7 @@ def test_quick_harness_writes_the_table(tmp_path):
     assert "s / epoch" in short and "peak RSS" in short
     scaling = next(v for k, v in sections.items() if k.startswith("Scaling"))
     assert "training windows" in scaling and "window length" in scaling
+    assert "| vix, random_walk " in scaling and "cumulative s" in scaling  # the panel and the seeds
     unroll = next(v for k, v in sections.items() if k.startswith("Unrolled"))
     assert sum(line.startswith("| rnn ") for line in unroll.splitlines()) == 1
     fused = unroll.split("### The fused LSTM kernel")[1]  # the LSTM on the fused kernel beside its loop
@@ -95,12 +96,17 @@ def fake_record():
     machine = {"cores": 2, "cpu": "x86_64", "system": "Linux", "memory_gb": 23.4, "python": "3.11.7"}
     scaling = tuple({"windows": n, "window": w, "epoch_seconds": [1.0, n * w / 1e5, n * w / 0.9e5]}
                     for n, w in config.scaling_cases())
+    scaling += ({"series": 1, "names": ["vix"], "windows": 700, "window": 60, "epoch_seconds": [2.0, 0.5, 0.5]},
+                {"series": 2, "names": ["vix", "random_walk"], "windows": 1400, "window": 60,
+                 "epoch_seconds": [2.0, 1.1, 1.1]},
+                {"seeds": 2, "seed_walls": [2.5, 1.5]})
     unroll = tuple({"model": "rnn", "unroll": u, "epoch_seconds": [3.0 if u else 1.0, 0.1 if u else 0.25, 0.12]}
                    for u in (False, True))
     backends = {"tensorflow": grid("short", config.short, 1, 0.5)[0].trials, "jax": "not installed"}
     default = tuple(dataclasses.replace(m, variant=f"default {backend}")
                     for m, backend in zip(grid("short", config.short, 1, 1.5)[1:], ("tensorflow", "jax"), strict=True))
-    own = (Trial("mlp · vix", 0, 10.0, 8.0, (2.0, 1.0, 1.0)), Trial("mlp · random_walk", 0, 6.0, 4.0, (2.0, 0.5, 0.5, 0.5)))
+    own = (Trial("mlp · vix", 0, 10.0, 8.0, (2.0, 1.0, 1.0)),
+           Trial("mlp · random_walk", 0, 6.0, 4.0, (2.0, 0.5, 0.5, 0.5)))
     panel = (Measurement("panel local", 100.0, own, 900.0, 450.0),
              Measurement("panel global", 130.0, (*own, Trial("mlp (global)", 0, 0.0, 9.0, (3.0, 1.5, 1.5))), 910.0,
                          460.0))
@@ -256,3 +262,14 @@ def test_every_committed_report_is_its_perf_json_rendered(folder):
 
     root = Path(benchmark.__file__).parent.parent
     assert render_file(root / folder / "perf.json") == (root / folder / "PERFORMANCE.md").read_text()
+
+
+def test_the_scaling_section_adds_the_panel_and_the_seeds():
+    from benchmark.perf.render import render
+
+    section = render(fake_record()).split("## Scaling")[1].split("\n## ")[0]
+    panel = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines() if "| vix" in line]
+    assert panel[1][:3] == ["2", "vix, random_walk", "1400"] and [float(c) for c in panel[1][3:]] == [1.1, 2.2, 2]
+    seeds = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()[-4:] if line.startswith("|")]
+    assert [[float(c) for c in row] for row in seeds[-2:]] == [[0, 2.5, 2.5], [1, 1.5, 4]]
+
