@@ -100,6 +100,8 @@ def run_local(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
     runs one Keras backend, so trials on another backend than this process's (`--speed fastest`) get workers of
     their own, one backend per pool, one pool after the other."""
     groups = by_backend(specs)
+    if not groups:  # nothing to run (a rerun of finished work)
+        return
     here = backends.active() or next(iter(groups))
     for backend, group in groups.items():
         if jobs <= 1 and backend == here:

@@ -85,3 +85,22 @@ def test_each_trial_runs_and_records_its_implementation_and_a_rerun_trains_nothi
     capsys.readouterr()
     assert run_cli(store, tiny_csv, "--models", "mlp,rnn,lstm,gru", "--seeds", "1", "--speed", "fastest") == 0
     assert f"{4 + len(registry.baseline_names())} finished trial(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_local_executor_runs_nothing_when_nothing_is_left(jobs):
+    """A rerun of finished work (a global panel's rerun reaches the executor with no trial) yields nothing."""
+    from benchmark.execution import executors
+
+    assert list(executors.run_local([], jobs)) == []
+
+
+def test_trials_are_grouped_by_the_backend_they_run_on_in_schedule_order():
+    from benchmark.evaluation.trial import TrialSpec
+    from benchmark.execution import executors
+
+    config = resolve("default", speed="fastest")
+    specs = [TrialSpec(m, 0, trial_config(config, m), "sqlite://", "0", "p") for m in ("lstm", "mlp", "gru", "naive")]
+    groups = executors.by_backend(specs)
+    assert {b: [s.model for s in g] for b, g in groups.items()} == {"tensorflow": ["lstm", "gru", "naive"],
+                                                                  "jax": ["mlp"]}
