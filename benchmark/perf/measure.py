@@ -124,23 +124,35 @@ def default_run(job: dict, started: float | None = None) -> dict:
 
 def panel_run(job: dict, started: float | None = None) -> dict:
     """`python -m benchmark run --dataset D --models M --seeds S` (job "training": local) or the same with
-    `--training global`, through the API the command calls, in a fresh store: a store.Measurement dict whose
+    `--training global`, through the runner the command calls, in a fresh store: a store.Measurement dict whose
     trials are the networks' trials, a local one named `model · dataset`, a global one once under its row
     (`lstm (global)`; its training is shared by every series, so its wall is 0 and its fit is the training)."""
-    from benchmark import api
+    import uuid
+
+    from benchmark.config.experiment import resolve
+    from benchmark.data import catalog
     from benchmark.evaluation.trial import GLOBAL_ROW
+    from benchmark.execution import runner
+    from benchmark.models import registry
+    from benchmark.render import report
 
     started = time.perf_counter() if started is None else started
     overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
+    invocation, command = uuid.uuid4().hex, f"benchmark.perf panel {job['training']}"
     with tempfile.TemporaryDirectory(dir=job["folder"]) as folder:
-        values = {"dataset": job["datasets"], "models": job["models"], "seeds": job["seeds"], "jobs": job["jobs"],
-                  "training": job["training"], "tracking_uri": f"sqlite:///{folder}/perf.db",
-                  "results_dir": f"{folder}/results", **overrides}
-        bases, grid = api.plan(values)
-        outcomes, _ = api.execute(bases, grid, f"benchmark.perf panel {job['training']}", progress=False)
-    failed = [f for o in outcomes for f in o.failed]
-    if failed:
-        raise RuntimeError(f"{len(failed)} panel trial(s) failed, first {failed[0].model}: {failed[0].error}")
+        configs = [runner.check_inputs(resolve(
+            "default", dataset=name, models=registry.select(job["models"]), seeds=tuple(range(job["seeds"])),
+            jobs=job["jobs"], training=job["training"], tracking_uri=f"sqlite:///{folder}/perf.db",
+            results_dir=f"{folder}/results", **overrides)) for name in catalog.expand(job["datasets"].split(","))]
+        if job["training"] == "global":
+            outcomes = runner.run_global(configs, command=command, progress=False, invocation=invocation)
+        else:
+            outcomes = [runner.run(c, command=command, progress=False, invocation=invocation) for c in configs]
+        failed = [f for o in outcomes for f in o.failed]
+        if failed:
+            raise RuntimeError(f"{len(failed)} panel trial(s) failed, first {failed[0].model}: {failed[0].error}")
+        report.write_report([(o.tracking_uri, o.experiment_id, [o.config.config_hash]) for o in outcomes],
+                            configs[0].results_dir)
     trials: dict[tuple[str, int], Trial] = {}
     for o in outcomes:
         for r in o.results:

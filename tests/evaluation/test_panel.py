@@ -75,7 +75,7 @@ def test_the_panel_forecasts_go_back_to_their_own_series():
 @pytest.mark.parametrize(("args", "message"), [
     (["--dataset", "msft", "--training", "global"], "needs two or more series to learn across"),
     (["--dataset", "msft,vix", "--training", "global", "--scaler", "minmax"], "needs --scaler window"),
-    (["--dataset", "msft,vix", "--training", "global", "--set", "units=8,16"], "drop --set"),
+    (["--dataset", "msft,vix", "--training", "global", "--set", "lstm.units=8,16"], "drop --set"),
     (["--dataset", "msft,vix", "--training", "global", "--models", "naive"], "has none"),
     (["--dataset", "msft", "--covariates", "nosuch"], "column 'nosuch' (--covariates) not found"),
     (["--dataset", "vix", "--covariates", "volume"], "dataset 'vix': column 'volume' (--covariates) not found"),

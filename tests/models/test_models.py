@@ -398,3 +398,24 @@ def test_reference_needs_exactly_one_model(monkeypatch):
     monkeypatch.setattr(registry, "registry", lambda: {"naive": naive, "other": naive})
     with pytest.raises(BenchmarkError, match="got naive, other"):
         registry.reference()
+
+
+def test_the_tcn_s_causal_convolution_is_conv1d_arithmetic():
+    """Each TCN convolution is a Dense layer over the window's shifted copies: with Conv1D's kernel reshaped into
+    it, the outputs equal Keras' causal, dilated Conv1D's (to float32 rounding)."""
+    import keras
+
+    spec = registry.get("tcn")
+    model = spec.build((20, 2), 1, BuildOptions(), **{**spec.defaults, "dilations": (4,), "dropout": 0.0})
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    first = next(d for d in dense if d.kernel.shape == (3 * 2, 48))  # the first causal convolution (2 -> 48)
+    skip = next(d for d in dense if d.kernel.shape == (2, 48))  # the 1x1 skip projection
+    inputs = keras.Input((20, 2))
+    conv = keras.layers.Conv1D(48, 3, padding="causal", dilation_rate=4, activation="relu")
+    reference = keras.Model(inputs, conv(inputs))
+    kernel, bias = first.get_weights()
+    conv.set_weights([kernel.reshape(3, 2, 48), bias])
+    window = np.random.default_rng(1).normal(size=(4, 20, 2)).astype("float32")
+    taps = keras.Model(model.input, first.output)
+    np.testing.assert_allclose(taps(window).numpy(), reference(window).numpy(), rtol=1e-5, atol=1e-6)
+    assert skip.kernel.shape == (2, 48)
