@@ -88,7 +88,7 @@ STARTUP_ATTEMPTS = 2  # pools in a row whose workers all die before any trial st
 
 def by_backend(specs: list[TrialSpec]) -> dict[str, list[TrialSpec]]:
     """The trials grouped by the Keras backend they run on (one under `--speed fastest` may differ from the
-    run's), each group in schedule order; baselines go with the first group."""
+    run's), each group in schedule order; baselines run on the run's backend."""
     groups: dict[str, list[TrialSpec]] = {}
     for spec in specs:
         groups.setdefault(spec.config.backend, []).append(spec)
