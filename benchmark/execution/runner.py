@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -306,8 +307,14 @@ def trial_environment(env: dict, config: ExperimentConfig, model: str) -> dict:
     """The invocation's tags for a trial of `model`, with the Keras backend it really runs on (`--speed fastest`
     may run it on another backend than the parent's)."""
     backend = trial_config(config, model).backend
-    return env if backend == config.backend else {**env, **tracking.environment_tags(backend),
+    return env if backend == config.backend else {**env, **_backend_tags(backend),
                                                   tracking.INVOCATION: env[tracking.INVOCATION]}
+
+
+@functools.cache
+def _backend_tags(backend: str) -> dict:
+    """The environment tags of another backend, once per process (one git call, not one per trial)."""
+    return tracking.environment_tags(backend)
 
 
 def run(config: ExperimentConfig, command: str = "", progress: bool | None = None,
