@@ -216,11 +216,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return ui.serve(args.tracking_uri, args.port, args.experiment)
 
 
-INTERRUPTED = {  # what an interruption leaves, per command: only `run` resumes
+INTERRUPTED = {  # what an interruption leaves, per command: `run` and `perf` resume
     "run": "finished trials are kept; rerun the same command to resume",
     "report": "the leaderboard files are as they were (each is written whole or not at all); rerun to rebuild",
     "calibrate": "nothing was written; calibrate starts over when rerun (its draws are seeded: same numbers)",
-    "perf": "rerun to measure again",
+    "perf": "finished measurements are kept beside the report (perf.journal.json); rerun the same command to resume",
 }
 
 

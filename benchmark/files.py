@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,18 @@ from benchmark.errors import BenchmarkError
 
 # In a source checkout, the folder that holds the package, models/, datasets/ and experiments/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_commit() -> str:
+    """The source checkout's commit; "unknown" for an installed package (which has no checkout)."""
+    if not (PROJECT_ROOT / ".git").exists():
+        return "unknown"
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def bundled(name: str) -> Path:

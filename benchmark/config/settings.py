@@ -489,14 +489,16 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
     "perf": (
         Setting("quick", bool, "a small version (CI): 400 days, 2-3 epochs, 1 seed", "perf", default=False),
         Setting("grid_repeats", int, "interleaved repeats of the full classic grid, plain vs the best setting "
-                "(default 2; 0 skips it: about 25 minutes per repeat on 2 cores)", "perf", minimum=0, metavar="N"),
+                "(default 2; 0 skips it: about 35 minutes per repeat on 2 cores with the jax extra)", "perf", minimum=0,
+                metavar="N"),
         Setting("repeats", int, "interleaved repeats of the short grid's variants (default 3)", "perf", minimum=1,
                 metavar="N"),
         _shared("epochs", default=None, presets={}, help="epochs per trial of the short grid (default 5)"),
         _shared("seeds", type=int, default=None, minimum=1, help="seeds per model of the short grid (default 2)",
                 parse=None, metavar="N"),
-        Setting("only", str, "measure only these parts, a comma list of full, short, scaling, unroll, backends, "
-                "default (default: all; the report says which were not measured)", "perf", metavar="PARTS"),
+        Setting("only", str, "measure only these parts of the report, a comma list (default: all; an unknown part "
+                "is refused with the list of parts; the report says which were not measured)", "perf",
+                metavar="PARTS"),
         Setting("output", str, "the generated report ('-': print only; default results/PERFORMANCE.md)", "perf",
                 default="results/PERFORMANCE.md", metavar="PATH"),
     ),

@@ -18,7 +18,8 @@ def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: i
          seeds: int | None = None, grid_repeats: int | None = None, only: str | None = None) -> str:
     """Measure, store the raw results beside `output` (perf.json), write the report to `output`; its text.
 
-    With `output` None nothing is written (print only).
+    With `output` None nothing is written (print only). Each finished measurement is journaled beside `output`
+    (perf.journal.json) until the report is written, so rerunning the command after an interruption resumes.
     """
     from benchmark.files import atomic_write
     from benchmark.perf import harness, store
@@ -26,8 +27,13 @@ def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: i
     from benchmark.perf.settings import configure
 
     config, command = configure(quick, repeats, epochs, seeds, grid_repeats, only)
+    config = harness.resolved(config)
+    # refused before any work if it belongs to another command or machine
+    journal = store.Journal(store.journal_path(output) if output is not None else None,
+                            store.Journal.header_of(config, command))
     with tempfile.TemporaryDirectory() as tmp:
-        record = harness.collect(config, command, Path(tmp), lambda s: print(s, file=sys.stderr, flush=True))
+        record = harness.collect(config, command, Path(tmp), lambda s: print(s, file=sys.stderr, flush=True),
+                                 journal)
     text = store.dumps(record)
     # Rendered from the JSON text, not the in-memory record: what is stored is exactly what the report shows.
     report = render(store.loads(text))
@@ -35,6 +41,7 @@ def main(quick: bool, output: Path | None, repeats: int | None = None, epochs: i
         output = Path(output)
         atomic_write(store.json_path(output), lambda p: p.write_text(text))
         atomic_write(output, lambda p: p.write_text(report))
+    journal.finish()
     return report
 
 

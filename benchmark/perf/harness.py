@@ -24,6 +24,8 @@ from benchmark.perf.store import Measurement, Record, Trial
 
 Progress = Callable[[str], None]
 _jobs = itertools.count()
+_journal: store.Journal | None = None  # the running collect()'s journal of finished children, and its progress
+_progress: Progress = print
 
 
 def write_prices(config: PerfConfig, folder: Path) -> Path:
@@ -37,7 +39,12 @@ def write_prices(config: PerfConfig, folder: Path) -> Path:
 
 
 def run_child(job: dict, folder: Path, what: str, **env: str):
-    """Run `job` (see child.py) in a fresh `python -m benchmark.perf.child`; its JSON result."""
+    """Run `job` (see child.py) in a fresh `python -m benchmark.perf.child`; its JSON result (replayed from the
+    journal when an interrupted run of the same command finished it)."""
+    key = _journal.key(job, folder, what, env) if _journal is not None else None
+    if key is not None and (replayed := _journal.replay(key)) is not None:
+        _progress("    (measured in an earlier sitting: replayed from the journal)")
+        return replayed
     number = next(_jobs)
     job_path, result_path = folder / f"job-{number}.json", folder / f"result-{number}.json"
     atomic_write(job_path, lambda p: p.write_text(json.dumps(job)))
@@ -46,7 +53,10 @@ def run_child(job: dict, folder: Path, what: str, **env: str):
                            str(result_path)], capture_output=True, text=True, env=environment, cwd=folder)
     if done.returncode != 0 or not result_path.is_file():
         raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
-    return json.loads(result_path.read_text())
+    result = json.loads(result_path.read_text())
+    if _journal is not None:
+        _journal.record(key, result)
+    return result
 
 
 def grid_job(variant_jobs: int, csv: Path, models, seeds, epochs: int, backend: str = "tensorflow",
@@ -160,14 +170,32 @@ def measure_floor(config: PerfConfig, folder: Path, progress: Progress) -> dict:
     return run_child(job, folder, "floor probe")
 
 
-def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) -> Record:
-    """Every measurement of `config`, in the report's order of cost: the full grid first, then the rest."""
+def resolved(config: PerfConfig) -> PerfConfig:
+    """`config` as it will be measured here: what the record says is what ran (the suite backends installed;
+    --speed fastest runs the MLP on JAX, so without JAX it is not measured)."""
     from dataclasses import replace
 
-    date = store.now()
     installed = tuple(b for b in config.suite_backends if importlib.util.find_spec(b) is not None)
-    # what was measured is what the record says: --speed fastest runs the MLP on JAX
-    config = replace(config, suite_backends=installed, speed_variants=config.speed_variants and "jax" in installed)
+    return replace(config, suite_backends=installed, speed_variants=config.speed_variants and "jax" in installed)
+
+
+def collect(config: PerfConfig, command: str, folder: Path, progress: Progress,
+            journal: store.Journal | None = None) -> Record:
+    """Every measurement of a `resolved` config, in the report's order of cost: the full grid first, then the
+    rest; the children `journal` holds already are replayed, each new one is journaled as it finishes."""
+    global _journal, _progress
+    if journal is not None and journal.resumed:
+        progress(f"resuming: {journal.resumed} measurement(s) of the interrupted run are in {journal.path}")
+    _journal, _progress = journal, progress
+    try:
+        return _collect(config, command, folder, progress, journal)
+    finally:
+        _journal, _progress = None, print
+
+
+def _collect(config: PerfConfig, command: str, folder: Path, progress: Progress,
+             journal: store.Journal | None) -> Record:
+    date = journal.sittings[0]["date"] if journal is not None else store.now()
     csv = write_prices(config, folder)
     parts = set(config.parts)
     full = measure_grid(config, "full", csv, progress) if config.full and "full" in parts else ()
@@ -179,4 +207,4 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress) 
     panel = measure_panel(config, folder, progress) if "panel" in parts else ()
     floor = measure_floor(config, folder, progress) if "floor" in parts else {}
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
-                  default, quantiles, panel, floor)
+                  default, quantiles, panel, floor, tuple(journal.sittings) if journal is not None else ())

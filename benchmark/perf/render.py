@@ -432,6 +432,22 @@ def backend_lines(record: Record) -> list[str]:
     return [*lines, ""]
 
 
+def sittings_lines(record: Record) -> list[str]:
+    """When an interrupted run was resumed: which measurements each sitting made, when and at which commit."""
+    if len(record.sittings) < 2:
+        return []
+
+    def made(first: int, count: int) -> str:
+        return {0: "no measurement", 1: f"measurement {first + 1}"}.get(
+            count, f"measurements {first + 1}–{first + count}")
+
+    parts = [f"{i}. from {s['date']}, commit `{s['commit'][:12]}`, {made(s['first'], s['count'])}"
+             for i, s in enumerate(record.sittings, start=1)]
+    return [f"Measured in {len(record.sittings)} sittings of this command: an interrupted run was resumed from its "
+            "journal (`perf.journal.json`), each measurement (one child process) ran whole in one sitting, and an "
+            "interleaved pair may straddle two: " + "; ".join(parts) + ".", ""]
+
+
 def render(record: Record) -> str:
     """The whole report, a pure function of the stored record."""
     config, machine = record.config, record.machine
@@ -450,6 +466,7 @@ def render(record: Record) -> str:
         *([f"Measured only {', '.join(config.parts)} (`--only`); not measured: {', '.join(skipped)}." if
            "--only" in record.command else f"Not measured (the harness had no such part when this ran): "
            f"{', '.join(skipped)}.", ""] if skipped else []),
+        *sittings_lines(record),
         *targets_lines(record, grid_title),
         *full_lines(record, grid_title),
         *short_lines(record),

@@ -12,12 +12,16 @@ The file (`perf.json` next to the report) holds, with every duration in seconds 
      "default": [measurement, ...],  # the default run (`run --models all`) once per suite backend, in run order
      "quantiles": [measurement, ...],  # the default run without and with --quantiles, interleaved pairs
      "panel": [measurement, ...],  # the panel's local run and its --training global run, interleaved pairs
-     "floor": {"matmul_gflops", "flops_per_window": {model: FLOPs}, "windows"}}  # the arithmetic floor
+     "floor": {"matmul_gflops", "flops_per_window": {model: FLOPs}, "windows"},  # the arithmetic floor
+     "sittings": [{"date", "commit", "first", "count"}, ...]}  # more than one: an interrupted run, resumed (Journal)
 
     measurement = {"variant", "wall", "peak_rss_mb", "worker_peak_rss_mb", "trials": [trial, ...]}
     trial = {"model", "seed", "wall", "fit", "epoch_seconds": [...]}
 
 Only raw timings are stored; medians, ratios and verdicts are computed when rendering.
+
+While a harness run measures, every finished child process's result is journaled beside the report
+(`perf.journal.json`, `Journal`), so the same command rerun after an interruption resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmark.files import atomic_write
+from benchmark.errors import BenchmarkError
+from benchmark.files import atomic_write, git_commit
 from benchmark.perf.settings import PerfConfig
 
 FORMAT = 1
@@ -88,6 +93,9 @@ class Record:
     panel: tuple[Measurement, ...] = ()
     # The arithmetic floor: {"matmul_gflops": one core's rate, "flops_per_window": {model: FLOPs}, "windows": n}
     floor: dict = field(default_factory=dict)
+    # One entry per sitting of the command (an interrupted run resumed): its start, the source commit, the first
+    # child process it ran (0-based, in run order) and how many it ran; one sitting when nothing was interrupted.
+    sittings: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         backends = {b: r if isinstance(r, str) else [asdict(t) for t in r] for b, r in self.backends.items()}
@@ -96,7 +104,7 @@ class Record:
                 "grids": {"full": [asdict(m) for m in self.full], "short": [asdict(m) for m in self.short]},
                 "scaling": list(self.scaling), "unroll": list(self.unroll), "backends": backends,
                 "default": [asdict(m) for m in self.default], "quantiles": [asdict(m) for m in self.quantiles],
-                "panel": [asdict(m) for m in self.panel], "floor": self.floor}
+                "panel": [asdict(m) for m in self.panel], "floor": self.floor, "sittings": list(self.sittings)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Record:
@@ -110,7 +118,8 @@ class Record:
                    tuple(d["scaling"]), tuple(d["unroll"]), backends, d["date"],
                    tuple(Measurement.from_dict(m) for m in d.get("default", [])),
                    tuple(Measurement.from_dict(m) for m in d.get("quantiles", [])),
-                   tuple(Measurement.from_dict(m) for m in d.get("panel", [])), d.get("floor", {}))
+                   tuple(Measurement.from_dict(m) for m in d.get("panel", [])), d.get("floor", {}),
+                   tuple(d.get("sittings", [])))
 
 
 def machine() -> dict:
@@ -153,3 +162,83 @@ def load(path: Path) -> Record:
 def json_path(report: Path) -> Path:
     """Where the raw results of a report go: `perf.json` in the report's folder."""
     return Path(report).with_name("perf.json")
+
+
+def journal_path(report: Path) -> Path:
+    """Where an unfinished run's child results wait: `perf.journal.json` in the report's folder."""
+    return Path(report).with_name("perf.journal.json")
+
+
+class Journal:
+    """The finished child processes of one harness command, in run order, saved after each one, so that the same
+    command rerun after an interruption replays them instead of measuring them again.
+
+    A run asks its children in a fixed order (the configuration decides it), so the n-th child of a rerun is the
+    n-th of the interrupted run: its job must match the journaled one exactly (paths inside the run's temporary
+    folder aside), or the journal is refused. A journal written under another configuration, command or machine
+    is refused by name before anything is measured. Without a path (print-only), nothing is kept.
+    """
+
+    FOLDER = "<folder>"  # the run's temporary folder inside jobs, which differs between sittings
+
+    def __init__(self, path: Path | None, header: dict):
+        self.path = Path(path) if path is not None else None
+        self.header = json.loads(json.dumps(header))  # as stored (tuples as lists), to compare with a stored one
+        self.entries: list[dict] = []
+        self.sittings: list[dict] = []
+        if self.path is not None and self.path.is_file():
+            try:
+                stored = json.loads(self.path.read_text())
+                differs = [k for k in self.header if stored["header"].get(k) != self.header[k]]
+                entries, sittings = list(stored["entries"]), list(stored["sittings"])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise BenchmarkError(f"{self.path} is not a harness journal ({exc}); delete it to start "
+                                     "over") from None
+            if differs:
+                raise BenchmarkError(f"{self.path} holds an unfinished run with another {', '.join(differs)}; "
+                                     "rerun that command to finish it, or delete the file to start over")
+            self.entries, self.sittings = entries, sittings
+        self.sittings.append({"date": now(), "commit": git_commit(), "first": len(self.entries), "count": 0})
+        self.position = 0
+
+    @staticmethod
+    def header_of(record_config: PerfConfig, command: str) -> dict:
+        """What a journal must share with the run resuming it."""
+        return {"format": FORMAT, "command": command, "config": record_config.to_dict(), "machine": machine()}
+
+    @property
+    def resumed(self) -> int:
+        """How many children the interrupted sittings had finished."""
+        return self.sittings[-1]["first"]
+
+    def replay(self, key: dict) -> dict | None:
+        """The journaled result of the next child if it ran already (its key must match), else None."""
+        if self.position >= len(self.entries):
+            return None
+        entry = self.entries[self.position]
+        if entry["key"] != key:
+            raise BenchmarkError(f"{self.path}: child {self.position + 1} was {entry['key'].get('what')!r}, this "
+                                 f"run asks {key.get('what')!r}; delete the file to start over")
+        self.position += 1
+        return entry["result"]
+
+    def record(self, key: dict, result) -> None:
+        """A finished child: kept, and saved at once."""
+        self.entries.append({"key": key, "result": result})
+        self.position += 1
+        self.sittings[-1]["count"] += 1
+        if self.path is not None:
+            text = json.dumps({"header": self.header, "sittings": self.sittings, "entries": self.entries},
+                              allow_nan=False)
+            atomic_write(self.path, lambda p: p.write_text(text))
+
+    def key(self, job: dict, folder: Path, what: str, env: dict) -> dict:
+        """What identifies a child across sittings: its job with the temporary folder replaced, its name and its
+        environment overrides."""
+        text = json.dumps(job, sort_keys=True).replace(json.dumps(str(folder))[1:-1], self.FOLDER)
+        return {"what": what, "job": json.loads(text), "env": dict(sorted(env.items()))}
+
+    def finish(self) -> None:
+        """The run is complete and its record written: the journal goes."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)

@@ -13,7 +13,6 @@ import errno
 import os
 import platform
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from benchmark.errors import BenchmarkError
-from benchmark.files import PROJECT_ROOT
+from benchmark.files import git_commit
 from benchmark.tracking.params import TrialParams, seed_text
 
 EXPERIMENT_PREFIX = "forecast-benchmark"
@@ -218,18 +217,6 @@ def environment_tags(backend: str = "tensorflow") -> dict[str, str]:
         with contextlib.suppress(PackageNotFoundError):
             tags[f"{VERSION_PREFIX}{package}"] = version(package)
     return tags
-
-
-def git_commit() -> str:
-    """The source checkout's commit; "unknown" for an installed package (which has no checkout)."""
-    if not (PROJECT_ROOT / ".git").exists():
-        return "unknown"
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                             timeout=5)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _process_start(pid: int) -> str | None:

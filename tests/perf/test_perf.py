@@ -255,7 +255,7 @@ def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
     assert "## Unrolled recurrent layers" in text and "## The default run as a user runs it" in text
 
 
-@pytest.mark.parametrize("folder", ["results", "results/perf-quantiles"])
+@pytest.mark.parametrize("folder", ["results", "results/perf-quantiles", "results/perf-panel"])
 def test_every_committed_report_is_its_perf_json_rendered(folder):
     """A committed PERFORMANCE.md is what the renderer makes of its raw timings, today's renderer included."""
     from benchmark.perf import render_file
@@ -273,3 +273,77 @@ def test_the_scaling_section_adds_the_panel_and_the_seeds():
     seeds = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()[-4:] if line.startswith("|")]
     assert [[float(c) for c in row] for row in seeds[-2:]] == [[0, 2.5, 2.5], [1, 1.5, 4]]
 
+
+
+def test_the_journal_replays_finished_children_and_refuses_another_run(tmp_path):
+    from benchmark.errors import BenchmarkError
+    from benchmark.perf.store import Journal
+
+    path, folder = tmp_path / "perf.journal.json", tmp_path / "run-1"
+    header = Journal.header_of(QUICK, "python -m benchmark perf --quick")
+    first = Journal(path, header)
+    job = {"probe": "unroll", "csv": str(folder / "prices.csv"), "models": ["rnn"]}
+    key = first.key(job, folder, "unroll probe", {})
+    assert key["job"]["csv"] == "<folder>/prices.csv"  # the temporary folder differs between sittings
+    assert first.replay(key) is None and not first.resumed
+    first.record(key, [{"model": "rnn", "epoch_seconds": [1.5, 0.5]}])
+    assert path.is_file()
+    # the next sitting, in another temporary folder: the finished child is replayed, then the new ones run
+    second = Journal(path, header)
+    other = tmp_path / "run-2"
+    assert second.resumed == 1
+    assert second.replay(second.key({**job, "csv": str(other / "prices.csv")}, other, "unroll probe", {})) == \
+        [{"model": "rnn", "epoch_seconds": [1.5, 0.5]}]
+    assert second.replay(second.key({"probe": "floor"}, other, "floor probe", {})) is None
+    second.record(second.key({"probe": "floor"}, other, "floor probe", {}), {"matmul_gflops": 100.0})
+    assert [(s["first"], s["count"]) for s in Journal(path, header).sittings[:2]] == [(0, 1), (1, 1)]
+    # a child out of order, another command, a damaged file: refused by name, the journal kept
+    with pytest.raises(BenchmarkError, match=r"child 1 was 'unroll probe', this run asks 'floor probe'"):
+        Journal(path, header).replay(key | {"what": "floor probe"})
+    with pytest.raises(BenchmarkError, match=r"perf.journal.json holds an unfinished run with another command, "
+                                             r"config; rerun that command"):
+        Journal(path, Journal.header_of(QUICK.__class__(), "python -m benchmark perf"))
+    second.finish()
+    assert not path.exists()
+    path.write_text("{not json")
+    with pytest.raises(BenchmarkError, match="is not a harness journal"):
+        Journal(path, header)
+    assert Journal(None, header).replay(key) is None  # print-only: nothing kept
+
+
+@pytest.mark.slow
+def test_an_interrupted_harness_run_resumes_where_it_stopped(tmp_path):
+    """The real command, stopped while its second child measures, then rerun: the first child's timings come from
+    the journal, only the second is measured again, and the report says so."""
+    import json
+    import os
+    import signal
+    import time
+
+    output = tmp_path / "PERFORMANCE.md"
+    command = benchmark_command("perf", "--quick", "--only", "unroll,floor", "--output", str(output))
+    journal = tmp_path / "perf.journal.json"
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not journal.is_file() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGTERM)  # while the floor probe, the second child, runs
+    _, err = first.communicate(timeout=60)
+    assert first.returncode != 0 and not output.exists(), err[-2000:]
+    stored = json.loads(journal.read_text())
+    assert [e["key"]["what"] for e in stored["entries"]] == ["unroll probe"]
+    # another command while the journal waits: refused before any work, the journal kept
+    other = subprocess.run(benchmark_command("perf", "--quick", "--only", "floor", "--output", str(output)),
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 2 and other.stderr.strip().startswith(f"error: {journal} holds an unfinished run "
+                                                                     "with another command, config"), other.stderr
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"resuming: 1 measurement(s) of the interrupted run are in {journal}" in again.stderr
+    assert "unrolled recurrent layers ...\n    (measured in an earlier sitting: replayed from the journal)" in \
+        again.stderr  # replayed, not measured again
+    record = json.loads((tmp_path / "perf.json").read_text())
+    assert record["unroll"] == stored["entries"][0]["result"] and record["floor"]["matmul_gflops"] > 0
+    assert [(s["first"], s["count"]) for s in record["sittings"]] == [(0, 1), (1, 1)]
+    assert "Measured in 2 sittings of this command" in output.read_text() and not journal.exists()
