@@ -1,4 +1,4 @@
-"""Command line: `python -m benchmark run|list|datasets|report|calibrate|perf|ui`.
+"""Command line: `python -m benchmark run|list|datasets|report|compare|calibrate|perf|ui`.
 
 User mistakes (BenchmarkError) become one line on stderr and exit code 2; heavy imports (TensorFlow, MLflow)
 happen only in the commands that need them, so `--help` and bad arguments answer at once.
@@ -36,6 +36,11 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "lstm.units=64, optimizer=adam,rmsprop, learning_rate=1e-3,3e-4, layers=1,2")
 
 
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as the user typed it (for the pages that say what made them)."""
+    return "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from benchmark.config import settings
 
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_data.set_defaults(func=cmd_datasets)
     commands = {
         "report": ("rebuild the leaderboard and figures from the tracking store alone", cmd_report),
+        "compare": ("two boards of the same models under two implementations: does each network's mean metric "
+                    "over seeds differ, or is it equivalent?", cmd_compare),
         "calibrate": ("measure the verdicts' false-positive rate and power on simulated series (writes "
                       "CALIBRATION.md)", cmd_calibrate),
         "perf": ("measure the suite against the plain Keras loop (writes PERFORMANCE.md)", cmd_perf),
@@ -83,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark import api
 
     bases, grid = plan_from_args(args)
-    command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    command = _command_line(args)
     outcomes, written = api.execute(bases, grid, command)
     if written is not None:
         _summarise(written, bases[0].results_dir)
@@ -178,7 +185,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     rates = []
     for design in designs:
         rates += calibration.calibrate(design, progress=lambda s: print(s, file=sys.stderr, flush=True))
-    command = "python -m benchmark " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    command = _command_line(args)
     boundary = calibration.boundary_size(2000, args.test_size, 5, "absolute" if args.metric == "mae" else "squared",
                                          designs[0].config.alpha)
     measured = procedures.calibrate_procedures(
@@ -193,6 +200,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     else:
         atomic_write(Path(args.output), lambda p: p.write_text(text))
         print(f"calibration: {args.output}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from benchmark.config import settings
+    from benchmark.files import atomic_write
+    from benchmark.render import boards
+
+    settings.check_command_options(args, "compare")
+    for flag in ("base", "other"):
+        if not getattr(args, flag):
+            raise BenchmarkError(f"--{flag} is required: name a results folder or its leaderboard.csv")
+    command = _command_line(args)
+    page = boards.compare_files(args.base, args.other, args.metric, args.equivalence_margin, args.alpha, command)
+    if args.output:
+        atomic_write(Path(args.output), lambda p: p.write_text(page))
+    print(page, end="")
     return 0
 
 
@@ -218,6 +244,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 INTERRUPTED = {  # what an interruption leaves, per command: `run` and `perf` resume
     "run": "finished trials are kept; rerun the same command to resume",
+    "compare": "nothing was written (the page is written whole or not at all)",
     "report": "the leaderboard files are as they were (each is written whole or not at all); rerun to rebuild",
     "calibrate": "nothing was written; calibrate starts over when rerun (its draws are seeded: same numbers)",
     "perf": "finished measurements are kept beside the report (perf.journal.json); rerun the same command to resume",

@@ -3,8 +3,10 @@ network's mean test metric over its training seeds move by more than the seeds' 
 
 The question is about training randomness, not the test sample: both boards score the same test points, so a
 row's seeds are its sample. For each network trained under several seeds on both boards (its own config hash on
-each), Welch's t on the two seed samples gives the difference of means with its interval; the family of those rows
-is declared by the boards before any number is read, and two Holm-adjusted tests run over it:
+each), a t statistic gives the difference of means with its interval: paired by seed when both boards list each
+trial (`trials.csv`) under the same seeds (a seed fixes the initial weights and the batch order, so the pairs
+share most of their randomness), else Welch's on the two seed samples. The family of those rows is declared by the
+boards before any number is read, and two Holm-adjusted tests run over it:
 
 - *differs*: two-sided Welch test of equal means;
 - *equivalent*: two one-sided Welch tests (TOST) that the difference lies within ± `margin` of the base board's
@@ -30,8 +32,9 @@ DIFFERS, EQUIVALENT, BOTH, UNDECIDED, UNTESTED = ("differs", "equivalent", "diff
 
 
 @dataclass(frozen=True)
-class Welch:
-    """The other's mean minus the base's, its standard error, Welch–Satterthwaite degrees of freedom."""
+class TTest:
+    """The other's mean minus the base's, its standard error and degrees of freedom (paired: n - 1; Welch:
+    Welch–Satterthwaite)."""
 
     difference: float
     se: float
@@ -55,12 +58,18 @@ class Welch:
         return self.difference - half, self.difference + half
 
 
-def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int) -> Welch:
-    """b minus a from two samples' summaries (n >= 2 each)."""
+def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int) -> TTest:
+    """b minus a from two independent samples' summaries (n >= 2 each)."""
     va, vb = sd_a**2 / n_a, sd_b**2 / n_b
     se = math.sqrt(va + vb)
     denominator = va**2 / (n_a - 1) + vb**2 / (n_b - 1)
-    return Welch(mean_b - mean_a, se, (va + vb) ** 2 / denominator if denominator else float(n_a + n_b - 2))
+    return TTest(mean_b - mean_a, se, (va + vb) ** 2 / denominator if denominator else float(n_a + n_b - 2))
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> TTest:
+    """b minus a, pair by pair (n >= 2 pairs)."""
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    return TTest(float(d.mean()), float(d.std(ddof=1)) / math.sqrt(d.size), float(d.size - 1))
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class RowChange:
     base_sd: float  # nan for a row without seeds (an ensemble)
     other_sd: float
     difference: float  # other minus base
+    design: str = ""  # "paired" (by seed), "Welch" (two samples); empty for an untested row
     ci_low: float = math.nan  # the difference's 1 - alpha interval (one per row, not simultaneous)
     ci_high: float = math.nan
     p_differs: float = math.nan
@@ -110,17 +120,35 @@ class BoardChange:
 KEY = ["dataset", "model"]
 
 
+def missing_columns(table: pd.DataFrame, metric: str) -> list[str]:
+    """The columns a board's table needs for `compare_boards` and lacks."""
+    return sorted({*KEY, "config_hash", "seeds", f"{metric}_mean", f"{metric}_sd"} - set(table.columns))
+
+
 def _sample(row: pd.Series, metric: str) -> bool:
     return int(row["seeds"]) >= 2 and np.isfinite(float(row[f"{metric}_sd"]))
 
 
+TRIAL_COLUMNS = ("dataset", "config_hash", "model", "seed")
+
+
+def _seed_values(trials: pd.DataFrame | None, dataset: str, config_hash: str, model: str,
+                 metric: str) -> pd.Series | None:
+    """A row's metric per seed from a board's trial table (None without one, or without that row)."""
+    if trials is None or metric not in trials.columns:
+        return None
+    rows = trials[(trials["dataset"] == dataset) & (trials["config_hash"] == config_hash) & (trials["model"] == model)]
+    return None if rows.empty else rows.set_index("seed")[metric].astype(float).sort_index()
+
+
 def compare_boards(base: pd.DataFrame, other: pd.DataFrame, metric: str = "mae", margin: float = 0.01,
-                   alpha: float = 0.05) -> BoardChange:
-    """Every row the two boards' leaderboard tables share (by dataset and model), compared as above."""
-    columns = {*KEY, "config_hash", "seeds", f"{metric}_mean", f"{metric}_sd"}
+                   alpha: float = 0.05, base_trials: pd.DataFrame | None = None,
+                   other_trials: pd.DataFrame | None = None) -> BoardChange:
+    """Every row the two boards' leaderboard tables share (by dataset and model), compared as above; with both
+    boards' trial tables (one row per trial: dataset, config_hash, model, seed and the metric), paired by seed
+    where the seeds match."""
     for name, table in (("base", base), ("other", other)):
-        missing = sorted(columns - set(table.columns))
-        if missing:
+        if missing := missing_columns(table, metric):
             raise ValueError(f"the {name} board has no column {', '.join(missing)}")
     merged = base.merge(other, on=KEY, suffixes=("_base", "_other"))
     names = {f"{d}/{m}" for d, m in zip(merged["dataset"], merged["model"], strict=True)}
@@ -140,10 +168,14 @@ def compare_boards(base: pd.DataFrame, other: pd.DataFrame, metric: str = "mae",
                         int(r["seeds_base"]), int(r["seeds_other"]), base_mean, other_mean,
                         float(r[f"{metric}_sd_base"]), float(r[f"{metric}_sd_other"]), other_mean - base_mean)
         if _sample(b, metric) and _sample(o, metric):
-            w = welch(base_mean, row.base_sd, row.base_seeds, other_mean, row.other_sd, row.other_seeds)
-            low, high = w.interval(1.0 - alpha)
-            row = replace(row, ci_low=low, ci_high=high, p_differs=w.p_differs(),
-                          p_equivalent=w.p_equivalent(margin * abs(base_mean)))
+            a = _seed_values(base_trials, row.dataset, row.base_hash, row.model, metric)
+            z = _seed_values(other_trials, row.dataset, row.other_hash, row.model, metric)
+            matched = a is not None and z is not None and list(a.index) == list(z.index) and len(a) == row.base_seeds
+            t = paired(a.to_numpy(), z.to_numpy()) if matched else \
+                welch(base_mean, row.base_sd, row.base_seeds, other_mean, row.other_sd, row.other_seeds)
+            low, high = t.interval(1.0 - alpha)
+            row = replace(row, design="paired" if matched else "Welch", ci_low=low, ci_high=high,
+                          p_differs=t.p_differs(), p_equivalent=t.p_equivalent(margin * abs(base_mean)))
             tested.append(len(rows))
         rows.append(row)
     if tested:

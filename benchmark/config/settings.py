@@ -486,6 +486,18 @@ COMMAND_OPTIONS: dict[str, tuple[Setting, ...]] = {
         Setting("output", str, "the generated report ('-': print only; default results/CALIBRATION.md)",
                 "calibrate", default="results/CALIBRATION.md", metavar="PATH"),
     ),
+    "compare": (
+        Setting("base", str, "the reference board: a results folder (its leaderboard.csv) or the file", "compare",
+                metavar="DIR"),
+        Setting("other", str, "the board compared with it, of the same models under another implementation",
+                "compare", metavar="DIR"),
+        _shared("metric", help="the metric compared (default mae)"),
+        _shared("alpha", help="family-wise level of both sets of tests, Holm over the rows (default 0.05)"),
+        _shared("equivalence_margin", help="equivalent: two one-sided tests put the difference of mean metric "
+                "within ± this share of the base board's mean (default 0.01: 1%)"),
+        Setting("output", str, "write the comparison page here too (default: print only)", "compare",
+                metavar="PATH"),
+    ),
     "perf": (
         Setting("quick", bool, "a small version (CI): 400 days, 2-3 epochs, 1 seed", "perf", default=False),
         Setting("grid_repeats", int, "interleaved repeats of the full classic grid, plain vs the best setting "

@@ -307,7 +307,8 @@ def _intervals(results: StoredResults, level: int):
 
 def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | Path,
                  log_to_parent: bool = True) -> Report:
-    """LEADERBOARD.md, leaderboard.csv, daily-losses.csv (what the tests ran on) and figures/ in `results_dir`
+    """LEADERBOARD.md, leaderboard.csv, daily-losses.csv (what the tests ran on), trials.csv (each trial's test
+    metrics) and figures/ in `results_dir`
     (each written whole, then renamed), also logged to each configuration's latest parent run, and each trial's
     forecast figure to its own run."""
     out = Path(results_dir)
@@ -320,7 +321,9 @@ def write_report(entries: list[tuple[str, str, list[str]]], results_dir: str | P
     atomic_write(out / "leaderboard.csv", lambda p: frame.to_csv(p, index=False))
     losses = pd.concat([s.losses.pipe(_labelled, s.results.meta) for s in report.sections])
     atomic_write(out / LOSSES_FILE, lambda p: csv_safe(losses).to_csv(p, index=False))
-    written = [out / "LEADERBOARD.md", out / "leaderboard.csv", out / LOSSES_FILE]
+    trials = pd.concat([trial_table(s.results) for s in report.sections], ignore_index=True)
+    atomic_write(out / TRIALS_FILE, lambda p: csv_safe(trials).to_csv(p, index=False))
+    written = [out / "LEADERBOARD.md", out / "leaderboard.csv", out / LOSSES_FILE, out / TRIALS_FILE]
     covered = [s.coverage.assign(dataset=s.results.meta.dataset) for s in report.sections if s.coverage is not None]
     if covered:  # each interval's coverage and tests (a run with --quantiles)
         intervals = pd.concat(covered, ignore_index=True)
@@ -353,6 +356,18 @@ def check_not_narrower(results_dir: str | Path, datasets: list[str]) -> None:
 
 INTERVALS_FILE = "intervals.csv"  # with --quantiles: coverage and tests per row, central interval and lead time
 LOSSES_FILE = "daily-losses.csv"  # every scored point's loss per table row: what the tests ran on
+TRIALS_FILE = "trials.csv"  # every finished trial's test metrics: what a row's mean and sd summarise
+TRIAL_METRICS = ("mae", "rmse", "mase", "epochs_run", "train_seconds")
+
+
+def trial_table(results: StoredResults) -> pd.DataFrame:
+    """One row per finished trial (model, seed, its test metrics, epochs and training time), dataset and config
+    hash in front: `python -m benchmark compare` pairs two boards' networks seed by seed from it."""
+    finished = results.finished
+    columns = ["model", "seed", *[c for c in TRIAL_METRICS if c in finished.columns]]
+    table = finished[columns].sort_values(["model", "seed"], kind="stable").reset_index(drop=True)
+    return table.assign(dataset=results.meta.dataset, config_hash=results.meta.config_hash)[
+        ["dataset", "config_hash", *columns]]
 
 
 def _labelled(losses: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
