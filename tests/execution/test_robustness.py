@@ -20,8 +20,8 @@ from benchmark.files import atomic_write
 from benchmark.models import registry
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
-# Long enough per trial (30 epochs, no early stop) that a signal lands mid-training.
-SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "30", "--no-early-stopping",
+# Long enough per trial (100 epochs, no early stop) that a signal lands mid-training, however loaded the machine.
+SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "100", "--no-early-stopping",
               "--jobs", "1"]
 
 
