@@ -19,6 +19,16 @@ import pytest
 # Quiet, deterministic TensorFlow in this process and in every `python -m benchmark` child.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A test session stopped by SIGTERM (an outer `timeout`, CI cancelling) unwinds like Ctrl-C, so every test's
+# `finally` and fixture teardown run: the servers, clusters and process groups the tests started are stopped,
+# never left running behind the session.
+signal.signal(signal.SIGTERM, _interrupted)
+
 def baseline_count() -> int:
     """How many baselines every run adds (they always run, whatever --models says)."""
     from benchmark.models import registry

@@ -125,10 +125,6 @@ def missing_columns(table: pd.DataFrame, metric: str) -> list[str]:
     return sorted({*KEY, "config_hash", "seeds", f"{metric}_mean", f"{metric}_sd"} - set(table.columns))
 
 
-def _sample(row: pd.Series, metric: str) -> bool:
-    return int(row["seeds"]) >= 2 and np.isfinite(float(row[f"{metric}_sd"]))
-
-
 TRIAL_COLUMNS = ("dataset", "config_hash", "model", "seed")
 
 
@@ -161,13 +157,11 @@ def compare_boards(base: pd.DataFrame, other: pd.DataFrame, metric: str = "mae",
     changed = merged[~same]
     rows, tested = [], []
     for _, r in changed.iterrows():
-        b = pd.Series({"seeds": r["seeds_base"], f"{metric}_sd": r[f"{metric}_sd_base"]})
-        o = pd.Series({"seeds": r["seeds_other"], f"{metric}_sd": r[f"{metric}_sd_other"]})
         base_mean, other_mean = float(r[f"{metric}_mean_base"]), float(r[f"{metric}_mean_other"])
         row = RowChange(str(r["dataset"]), str(r["model"]), str(r["config_hash_base"]), str(r["config_hash_other"]),
                         int(r["seeds_base"]), int(r["seeds_other"]), base_mean, other_mean,
                         float(r[f"{metric}_sd_base"]), float(r[f"{metric}_sd_other"]), other_mean - base_mean)
-        if _sample(b, metric) and _sample(o, metric):
+        if min(row.base_seeds, row.other_seeds) >= 2 and np.isfinite(row.base_sd) and np.isfinite(row.other_sd):
             a = _seed_values(base_trials, row.dataset, row.base_hash, row.model, metric)
             z = _seed_values(other_trials, row.dataset, row.other_hash, row.model, metric)
             matched = a is not None and z is not None and list(a.index) == list(z.index) and len(a) == row.base_seeds
