@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,16 +45,39 @@ TINY_ARGS = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epoch
              "--jobs", "1"]
 
 
-@pytest.fixture(scope="session")
-def tiny_csv(tmp_path_factory) -> Path:
-    """The first 300 points of the seasonal calibration series as a Yahoo-style CSV."""
+def shared(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> dict:
+    """`build(folder)`'s answer, built once for the whole test session: under pytest-xdist the first worker to ask
+    builds it in a fresh folder while the others wait on a lock, then every worker reads the same answer (a failed
+    build leaves no answer, so the next one to ask builds again in another fresh folder)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above every worker's own
+    answer = base / f"{name}.json"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not answer.is_file():
+                value = build(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)))
+                answer.write_text(json.dumps(value))
+            return json.loads(answer.read_text())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_tiny_csv(folder: Path) -> dict:
     from benchmark.data.catalog import seasonal_ar
 
     values = seasonal_ar()[:300]
     dates = pd.date_range("2020-01-01", periods=len(values), freq="D")
-    path = tmp_path_factory.mktemp("data") / "tiny.csv"
+    path = folder / "tiny.csv"
     pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Close": np.round(values, 6)}).to_csv(path, index=False)
-    return path
+    return {"path": str(path)}
+
+
+@pytest.fixture(scope="session")
+def tiny_csv(tmp_path_factory) -> Path:
+    """The first 300 points of the seasonal calibration series as a Yahoo-style CSV (one file for the session)."""
+    return Path(shared(tmp_path_factory, "tiny_csv", _write_tiny_csv)["path"])
 
 
 @pytest.fixture
@@ -89,11 +116,15 @@ class TinyRun:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_csv) -> TinyRun:
-    """One real benchmark (every network x 2 seeds, 1 epoch, + baselines) on the tiny series, shared by tests."""
-    folder = tmp_path_factory.mktemp("tiny_run")
-    store = f"sqlite:///{folder / 'mlflow.db'}"
-    code = run_cli(store, tiny_csv, results_dir=folder / "results")
-    return TinyRun(store, code, folder / "results")
+    """One real benchmark (every network x 2 seeds, 1 epoch, + baselines) on the tiny series, run once for the
+    whole session and shared by tests (and by xdist workers): read it, or copy it before changing it."""
+    def build(folder: Path) -> dict:
+        store = f"sqlite:///{folder / 'mlflow.db'}"
+        return {"store": store, "code": run_cli(store, tiny_csv, results_dir=folder / "results"),
+                "results_dir": str(folder / "results")}
+
+    run = shared(tmp_path_factory, "tiny_run", build)
+    return TinyRun(run["store"], run["code"], Path(run["results_dir"]))
 
 
 @pytest.fixture

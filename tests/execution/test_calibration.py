@@ -20,6 +20,7 @@ def test_the_simulated_walks_are_martingales():
         assert abs(np.corrcoef(steps[1:], steps[:-1])[0, 1]) < 0.03
 
 
+@pytest.mark.slow
 def test_false_positive_rate_of_the_family_is_at_most_alpha():
     """R = 200 short series per null process, baselines and the linear model: the family-wise rate of "better than
     persistence" verdicts has a 95% interval that contains 5% or lies below it."""
@@ -54,6 +55,7 @@ def daily_losses_file(path, n: int = 100):
     return path
 
 
+@pytest.mark.slow
 def test_calibrate_command_writes_the_report_with_r_per_row(tmp_path, capsys):
     out = tmp_path / "CALIBRATION.md"
     losses = daily_losses_file(tmp_path / "daily-losses.csv")

@@ -14,10 +14,12 @@ import urllib.request
 import pytest
 
 from benchmark import tracking
+from benchmark.models import registry
 from benchmark.render import report
 from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 
 distributed = pytest.importorskip("distributed")
+NETWORKS = ("mlp", "lstm")
 
 
 @pytest.fixture
@@ -65,8 +67,9 @@ def dask_run(csv, server: str, scheduler: str, tmp_path, *extra: str) -> list[st
 def test_dask_executor_gives_the_local_executors_trials_and_metrics(cluster, mlflow_server, tiny_run, tiny_csv,
                                                                    tmp_path):
     local, _ = cluster
-    args = dask_run(tiny_csv, mlflow_server, local.scheduler_address, tmp_path, "--models", "all", "--seeds", "2",
-                    *TINY_ARGS)
+    # a feed-forward and a recurrent network beside the baselines: the same trials as the shared local run's
+    args = dask_run(tiny_csv, mlflow_server, local.scheduler_address, tmp_path, "--models", ",".join(NETWORKS),
+                    "--seeds", "2", *TINY_ARGS)
     out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     remote = {(r["model"], r["seed"]): r for r in search_trials(mlflow_server)}
@@ -74,6 +77,8 @@ def test_dask_executor_gives_the_local_executors_trials_and_metrics(cluster, mlf
     experiment_id = c.get_experiment_by_name("tiny").experiment_id
     config_hash = report.latest_parent(tiny_run.store, experiment_id).config_hash
     reference = report.trials_frame(tiny_run.store, experiment_id, config_hash)
+    reference = reference[reference["model"].isin([*NETWORKS, *registry.baseline_names()])]
+    assert set(reference["model"]) > set(NETWORKS)
     assert set(remote) == {(r.model, r.seed) for r in reference.itertuples()}
     for r in reference.itertuples():
         assert remote[(r.model, r.seed)]["status"] == "FINISHED"

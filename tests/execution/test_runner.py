@@ -76,8 +76,12 @@ def test_predictions_artifact_scores_every_test_point_on_the_price_scale(first_r
     assert naive.data.metrics["mae"] == pytest.approx((frame["actual"] - frame["predicted"]).abs().mean())
 
 
-def test_rerun_trains_nothing(first_run, tiny_csv, capsys):
-    store, _ = first_run
+def test_rerun_trains_nothing(first_run, tiny_csv, tmp_path, capsys):
+    import shutil
+
+    # on a copy of the shared store: the rerun's parent run and leaderboard never reach the tests reading it
+    shutil.copy(first_run[0].removeprefix("sqlite:///"), tmp_path / "mlflow.db")
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     before = trials(store)
     assert run_cli(store, tiny_csv) == 0
     assert f"{2 * len(registry.neural_names()) + baseline_count()} finished trial(s)" in capsys.readouterr().err

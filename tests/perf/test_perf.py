@@ -18,59 +18,83 @@ from tests.conftest import benchmark_command
 PERF_PACKAGE = Path(benchmark.__file__).parent / "perf"
 
 
-@pytest.mark.slow
-def test_quick_harness_writes_the_table(tmp_path):
+JAX = importlib.util.find_spec("jax") is not None  # CI installs it (the test extra): both backends covered
+
+
+def quick_report(folder: Path, only: str, *, output: Path | None = None) -> dict[str, str]:
+    """`perf --quick --only <only>` run as a user runs it: the report it prints is the one it writes, its raw results
+    re-render the same report, and every target has its row; the report's sections by title."""
     from benchmark.perf import render_file
 
-    output = tmp_path / "PERFORMANCE.md"
-    out = subprocess.run(benchmark_command("perf", "--quick", "--output", str(output)), cwd=tmp_path,
+    output = output or folder / "PERFORMANCE.md"
+    out = subprocess.run(benchmark_command("perf", "--quick", "--only", only, "--output", str(output)), cwd=folder,
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     text = output.read_text()
     assert text.strip() == out.stdout.strip()
-    assert render_file(tmp_path / "perf.json") == text  # the raw results re-render the same report
+    assert render_file(folder / "perf.json") == text
+    assert f"Measured only {only.replace(',', ', ')} (`--only`)" in text
     sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
-    targets = sections["Targets (ratios from this run)"]
-    for row in ("suite `--jobs 1` wall per trial", "throughput grid (2 models × 1 seed × 3 epochs), suite",
-                "fastest suite setting", "peak RSS per worker", "whole run at `--jobs",
-                "default run with `--quantiles` / without"):
-        assert sum(row in line and line.count("|") == 5 for line in targets.splitlines()) == 1, row
-    jax = importlib.util.find_spec("jax") is not None  # CI installs it (the test extra): both backends covered
-    full = next(v for k, v in sections.items() if k.startswith("Throughput grid"))
-    short = next(v for k, v in sections.items() if k.startswith("Short grid"))
+    from benchmark.perf.goals import GOALS
+
+    rows = [line for line in sections["Targets (ratios from this run)"].splitlines()
+            if line.startswith("| ") and not line.startswith("| target ")]
+    assert len(rows) == len(GOALS) and all(line.count("|") == 5 for line in rows), rows
+    return sections
+
+
+def target_row(sections: dict[str, str], name: str) -> str:
+    (row,) = [line for line in sections["Targets (ratios from this run)"].splitlines() if name in line]
+    return row
+
+
+def section(sections: dict[str, str], title: str) -> str:
+    return next(v for k, v in sections.items() if k.startswith(title))
+
+
+# The quick form's parts, in two real runs the suite's two workers take at once (the unroll probe and the
+# arithmetic floor run in the resume test below): every variant and probe once, small, no timing asserts.
+@pytest.mark.slow
+def test_quick_harness_measures_the_grids_the_scaling_and_the_backends(tmp_path):
+    sections = quick_report(tmp_path, "full,short,scaling,backends")
+    for name in ("suite `--jobs 1` wall per trial", "throughput grid (2 models × 1 seed × 3 epochs), suite",
+                 "fastest suite setting", "peak RSS per worker", "whole run at `--jobs"):
+        assert not target_row(sections, name).endswith("| not measured |"), name
+    full, short = section(sections, "Throughput grid"), section(sections, "Short grid")
     for model in QUICK.models:
         # plain, the best --jobs under each backend, and --speed fastest (which runs the MLP on JAX)
-        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + 2 * jax
+        assert sum(line.startswith(f"| {model} ") for line in full.splitlines()) == 2 + 2 * JAX
         assert sum(line.startswith(f"| {model} ") for line in short.splitlines()) == 3  # plain, --jobs 1, best
     for variant in ("plain", "suite --jobs 1", "suite --jobs "):
         assert f"| {variant}" in short
     assert "s / epoch" in short and "peak RSS" in short
-    scaling = next(v for k, v in sections.items() if k.startswith("Scaling"))
+    scaling = section(sections, "Scaling")
     assert "training windows" in scaling and "window length" in scaling
     assert "| vix, random_walk " in scaling and "cumulative s" in scaling  # the panel and the seeds
-    unroll = next(v for k, v in sections.items() if k.startswith("Unrolled"))
-    assert sum(line.startswith("| rnn ") for line in unroll.splitlines()) == 1
-    fused = unroll.split("### The fused LSTM kernel")[1]  # the LSTM on the fused kernel beside its loop
-    assert sum(line.startswith("| lstm ") for line in fused.splitlines()) == 1
-    default = next(v for k, v in sections.items() if k.startswith("The default run as a user runs it"))
+    if JAX:
+        assert "suite jax --jobs" in full and "Faster backend per model" in full
+        assert "suite fastest --jobs" in full and "`--speed fastest` against the default speed, on the full" in full
+    backends = section(sections, "Keras backends")
+    header = next(line for line in backends.splitlines() if line.startswith("| model "))
+    assert header.split("|")[2].strip() == "tensorflow"
+
+
+@pytest.mark.slow
+def test_quick_harness_measures_the_default_run_and_the_panel(tmp_path):
+    sections = quick_report(tmp_path, "default,panel")
+    assert not target_row(sections, "default run with `--quantiles` / without").endswith("| not measured |")
+    default = section(sections, "The default run as a user runs it")
     measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
     assert measured[:1] == ["tensorflow"]  # the quick form measures the default run under TensorFlow only
     for model in QUICK.models:  # under TensorFlow, and under --speed fastest
-        assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1 + jax
+        assert sum(line.startswith(f"| {model} ") for line in default.splitlines()) == 1 + JAX
     pairs = default.split("With `--quantiles 0.05,0.1,0.5,0.9,0.95`")[1]  # one interleaved pair, and its ratio
     assert len([line for line in pairs.splitlines() if re.match(r"\|\s+1 \|", line)]) == 1
-    floor = sections["The arithmetic floor"]
-    assert sum(line.startswith(("| mlp ", "| lstm ")) for line in floor.splitlines()) == 2
+    if JAX:
+        assert "| fastest " in default and "`--speed fastest` against the default speed, in the default" in default
     panel = sections["Networks trained across the panel (`--training global`)"]
     assert len([line for line in panel.splitlines() if re.match(r"\|\s+1 \|", line)]) == 2  # walls, the mlp
     assert sum(line.split("|")[2].strip() == "mlp" for line in panel.splitlines() if line.startswith("| ")) == 1
-    if jax:
-        assert "suite jax --jobs" in full and "Faster backend per model" in full
-        assert "suite fastest --jobs" in full and "`--speed fastest` against the default speed, on the full" in full
-        assert "| fastest " in default and "`--speed fastest` against the default speed, in the default" in default
-    backends = next(v for k, v in sections.items() if k.startswith("Keras backends"))
-    header = next(line for line in backends.splitlines() if line.startswith("| model "))
-    assert header.split("|")[2].strip() == "tensorflow"
 
 
 def fake_record():
@@ -320,6 +344,8 @@ def test_an_interrupted_harness_run_resumes_where_it_stopped(tmp_path):
     import signal
     import time
 
+    from benchmark.perf import render_file
+
     output = tmp_path / "PERFORMANCE.md"
     command = benchmark_command("perf", "--quick", "--only", "unroll,floor", "--output", str(output))
     journal = tmp_path / "perf.journal.json"
@@ -347,3 +373,12 @@ def test_an_interrupted_harness_run_resumes_where_it_stopped(tmp_path):
     assert record["unroll"] == stored["entries"][0]["result"] and record["floor"]["matmul_gflops"] > 0
     assert [(s["first"], s["count"]) for s in record["sittings"]] == [(0, 1), (1, 1)]
     assert "Measured in 2 sittings of this command" in output.read_text() and not journal.exists()
+    text = output.read_text()
+    assert text.strip() == again.stdout.strip() and render_file(tmp_path / "perf.json") == text
+    sections = {part.split("\n", 1)[0]: part for part in text.split("\n## ")[1:]}
+    unroll = section(sections, "Unrolled")
+    assert sum(line.startswith("| rnn ") for line in unroll.splitlines()) == 1
+    fused = unroll.split("### The fused LSTM kernel")[1]  # the LSTM on the fused kernel beside its loop
+    assert sum(line.startswith("| lstm ") for line in fused.splitlines()) == 1
+    floor = sections["The arithmetic floor"]
+    assert sum(line.startswith(("| mlp ", "| lstm ")) for line in floor.splitlines()) == 2

@@ -7,12 +7,14 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from benchmark import PROJECT_ROOT, cli
 from benchmark.render import boards
 from tests.conftest import benchmark_command, run_cli
 
 
+@pytest.mark.slow
 def test_compare_pairs_two_real_boards_seed_by_seed(tmp_path, tiny_csv, capsys):
     """A board and the same models under --unroll (its own config hash): the networks' rows are paired by seed
     from each board's trials.csv, the baselines (the same on both) shown, never tested."""
