@@ -186,6 +186,9 @@ def collect(config: PerfConfig, command: str, folder: Path, progress: Progress,
     global _journal, _progress
     if journal is not None and journal.resumed:
         progress(f"resuming: {journal.resumed} measurement(s) of the interrupted run are in {journal.path}")
+    if journal is not None and journal.dropped:
+        progress(f"measuring again the {journal.dropped} measurement(s) of the part the interruption cut short: "
+                 "a part's timings come from one sitting")
     _journal, _progress = journal, progress
     try:
         return _collect(config, command, folder, progress, journal)
@@ -197,14 +200,23 @@ def _collect(config: PerfConfig, command: str, folder: Path, progress: Progress,
              journal: store.Journal | None) -> Record:
     date = journal.sittings[0]["date"] if journal is not None else store.now()
     csv = write_prices(config, folder)
-    parts = set(config.parts)
-    full = measure_grid(config, "full", csv, progress) if config.full and "full" in parts else ()
-    short = measure_grid(config, "short", csv, progress) if "short" in parts else ()
-    scaling = measure_scaling(config, folder, progress) if "scaling" in parts else []
-    unroll = measure_unroll(config, csv, progress) if "unroll" in parts else []
-    backends = measure_backends(config, csv, progress) if "backends" in parts else {}
-    default, quantiles = measure_default(config, csv, progress) if "default" in parts else ((), ())
-    panel = measure_panel(config, folder, progress) if "panel" in parts else ()
-    floor = measure_floor(config, folder, progress) if "floor" in parts else {}
+
+    def part(name: str, measure: Callable[[], object], skipped):
+        """One part of the harness, whole, or `skipped` when it is not measured; the journal hears it finished."""
+        if name not in config.parts or (name == "full" and not config.full):
+            return skipped
+        measured = measure()
+        if journal is not None:
+            journal.finished_part(name)
+        return measured
+
+    full = part("full", lambda: measure_grid(config, "full", csv, progress), ())
+    short = part("short", lambda: measure_grid(config, "short", csv, progress), ())
+    scaling = part("scaling", lambda: measure_scaling(config, folder, progress), [])
+    unroll = part("unroll", lambda: measure_unroll(config, csv, progress), [])
+    backends = part("backends", lambda: measure_backends(config, csv, progress), {})
+    default, quantiles = part("default", lambda: measure_default(config, csv, progress), ((), ()))
+    panel = part("panel", lambda: measure_panel(config, folder, progress), ())
+    floor = part("floor", lambda: measure_floor(config, folder, progress), {})
     return Record(command, store.machine(), config, full, short, tuple(scaling), tuple(unroll), backends, date,
                   default, quantiles, panel, floor, tuple(journal.sittings) if journal is not None else ())

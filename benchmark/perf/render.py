@@ -441,11 +441,18 @@ def sittings_lines(record: Record) -> list[str]:
         return {0: "no measurement", 1: f"measurement {first + 1}"}.get(
             count, f"measurements {first + 1}–{first + count}")
 
-    parts = [f"{i}. from {s['date']}, commit `{s['commit'][:12]}`, {made(s['first'], s['count'])}"
+    def which(sitting: dict) -> str:
+        named = sitting.get("parts")  # records from before parts were journaled have none
+        return f" ({', '.join(named)})" if named else ""
+
+    parts = [f"{i}. from {s['date']}, commit `{s['commit'][:12]}`, {made(s['first'], s['count'])}{which(s)}"
              for i, s in enumerate(record.sittings, start=1)]
+    whole = ("each part (a grid, a probe, the default run...) was measured whole in one sitting, the children of a "
+             "part an interruption cut short measured again, so every ratio compares timings from one sitting"
+             if all("parts" in s for s in record.sittings) else
+             "each measurement (one child process) ran whole in one sitting, and an interleaved pair may straddle two")
     return [f"Measured in {len(record.sittings)} sittings of this command: an interrupted run was resumed from its "
-            "journal (`perf.journal.json`), each measurement (one child process) ran whole in one sitting, and an "
-            "interleaved pair may straddle two: " + "; ".join(parts) + ".", ""]
+            f"journal (`perf.journal.json`), {whole}: " + "; ".join(parts) + ".", ""]
 
 
 def render(record: Record) -> str:

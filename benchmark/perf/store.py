@@ -177,6 +177,11 @@ class Journal:
     n-th of the interrupted run: its job must match the journaled one exactly (paths inside the run's temporary
     folder aside), or the journal is refused. A journal written under another configuration, command or machine
     is refused by name before anything is measured. Without a path (print-only), nothing is kept.
+
+    A part of the harness (`settings.PARTS`: a grid, a probe, the default run...) compares its children's timings
+    with each other, and two sittings may run on hosts of different speed: so only the children of finished parts
+    are replayed, and those of the part an interruption cut short are measured again, with the rest of that part,
+    in the next sitting. Every ratio of a report compares timings from one sitting.
     """
 
     FOLDER = "<folder>"  # the run's temporary folder inside jobs, which differs between sittings
@@ -186,19 +191,27 @@ class Journal:
         self.header = json.loads(json.dumps(header))  # as stored (tuples as lists), to compare with a stored one
         self.entries: list[dict] = []
         self.sittings: list[dict] = []
+        self.parts: list[dict] = []  # the finished parts, in run order: {"name", "end"} (entries up to `end`)
+        self.dropped = 0  # children of an unfinished part, measured again in this sitting
         if self.path is not None and self.path.is_file():
             try:
                 stored = json.loads(self.path.read_text())
                 differs = [k for k in self.header if stored["header"].get(k) != self.header[k]]
                 entries, sittings = list(stored["entries"]), list(stored["sittings"])
+                parts = [{"name": str(p["name"]), "end": int(p["end"])} for p in stored.get("parts", [])]
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise BenchmarkError(f"{self.path} is not a harness journal ({exc}); delete it to start "
                                      "over") from None
             if differs:
                 raise BenchmarkError(f"{self.path} holds an unfinished run with another {', '.join(differs)}; "
                                      "rerun that command to finish it, or delete the file to start over")
-            self.entries, self.sittings = entries, sittings
-        self.sittings.append({"date": now(), "commit": git_commit(), "first": len(self.entries), "count": 0})
+            kept = parts[-1]["end"] if parts else 0
+            self.entries, self.sittings, self.parts = entries[:kept], sittings, parts
+            self.dropped = len(entries) - kept
+            for sitting in reversed(self.sittings):  # the dropped children count for no sitting
+                sitting["count"] = max(0, min(sitting["count"], kept - sitting["first"]))
+        self.sittings.append({"date": now(), "commit": git_commit(), "first": len(self.entries), "count": 0,
+                              "parts": []})
         self.position = 0
 
     @staticmethod
@@ -227,9 +240,23 @@ class Journal:
         self.entries.append({"key": key, "result": result})
         self.position += 1
         self.sittings[-1]["count"] += 1
+        self._save()
+
+    def finished_part(self, name: str) -> None:
+        """Every child of part `name` has run (or was replayed): from now on they are replayed, never measured again;
+        the sitting that measured them names the part."""
+        if any(p["name"] == name for p in self.parts):
+            return  # finished in an earlier sitting, replayed in this one
+        start = self.parts[-1]["end"] if self.parts else 0
+        if self.position > start and start >= self.sittings[-1]["first"]:
+            self.sittings[-1]["parts"].append(name)
+        self.parts.append({"name": name, "end": self.position})
+        self._save()
+
+    def _save(self) -> None:
         if self.path is not None:
-            text = json.dumps({"header": self.header, "sittings": self.sittings, "entries": self.entries},
-                              allow_nan=False)
+            text = json.dumps({"header": self.header, "sittings": self.sittings, "parts": self.parts,
+                               "entries": self.entries}, allow_nan=False)
             atomic_write(self.path, lambda p: p.write_text(text))
 
     def key(self, job: dict, folder: Path, what: str, env: dict) -> dict:

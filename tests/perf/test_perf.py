@@ -311,6 +311,7 @@ def test_the_journal_replays_finished_children_and_refuses_another_run(tmp_path)
     assert key["job"]["csv"] == "<folder>/prices.csv"  # the temporary folder differs between sittings
     assert first.replay(key) is None and not first.resumed
     first.record(key, [{"model": "rnn", "epoch_seconds": [1.5, 0.5]}])
+    first.finished_part("unroll")
     assert path.is_file()
     # the next sitting, in another temporary folder: the finished child is replayed, then the new ones run
     second = Journal(path, header)
@@ -319,7 +320,10 @@ def test_the_journal_replays_finished_children_and_refuses_another_run(tmp_path)
     assert second.replay(second.key({**job, "csv": str(other / "prices.csv")}, other, "unroll probe", {})) == \
         [{"model": "rnn", "epoch_seconds": [1.5, 0.5]}]
     assert second.replay(second.key({"probe": "floor"}, other, "floor probe", {})) is None
+    second.finished_part("unroll")  # replayed: finished in the first sitting
     second.record(second.key({"probe": "floor"}, other, "floor probe", {}), {"matmul_gflops": 100.0})
+    second.finished_part("floor")
+    assert [s["parts"] for s in second.sittings] == [["unroll"], ["floor"]]
     assert [(s["first"], s["count"]) for s in Journal(path, header).sittings[:2]] == [(0, 1), (1, 1)]
     # a child out of order, another command, a damaged file: refused by name, the journal kept
     with pytest.raises(BenchmarkError, match=r"child 1 was 'unroll probe', this run asks 'floor probe'"):
@@ -333,6 +337,40 @@ def test_the_journal_replays_finished_children_and_refuses_another_run(tmp_path)
     with pytest.raises(BenchmarkError, match="is not a harness journal"):
         Journal(path, header)
     assert Journal(None, header).replay(key) is None  # print-only: nothing kept
+
+
+def test_a_part_an_interruption_cut_short_is_measured_again_whole(tmp_path):
+    """Two sittings may run on hosts of different speed, so a part's children (whose timings its ratios compare)
+    all come from one sitting: the finished children of the cut-short part are dropped, not replayed."""
+    import dataclasses
+
+    from benchmark.perf.render import render
+    from benchmark.perf.store import Journal
+
+    path, folder = tmp_path / "perf.journal.json", tmp_path / "run"
+    header = Journal.header_of(QUICK, "python -m benchmark perf --quick")
+
+    def key(journal: Journal, what: str) -> dict:
+        return journal.key({"probe": "grid", "variant": what}, folder, what, {})
+
+    first = Journal(path, header)
+    for what in ("plain", "suite --jobs 2"):
+        first.record(key(first, what), {"wall": 1.0})
+    first.finished_part("full")
+    first.record(key(first, "short plain"), {"wall": 2.0})  # then the sitting ends: the short grid is cut short
+    second = Journal(path, header)
+    assert second.resumed == 2 and second.dropped == 1
+    assert second.replay(key(second, "plain")) == {"wall": 1.0} and second.replay(key(second, "suite --jobs 2"))
+    second.finished_part("full")
+    assert second.replay(key(second, "short plain")) is None  # measured again, in this sitting
+    for what in ("short plain", "short suite"):
+        second.record(key(second, what), {"wall": 3.0})
+    second.finished_part("short")
+    sittings = Journal(path, header).sittings[:2]
+    assert [(s["first"], s["count"], s["parts"]) for s in sittings] == [(0, 2, ["full"]), (2, 2, ["short"])]
+    text = render(dataclasses.replace(fake_record(), sittings=tuple(sittings)))
+    assert "measurements 1–2 (full); 2. from" in text and "measurements 3–4 (short)." in text
+    assert "so every ratio compares timings from one sitting" in text
 
 
 @pytest.mark.slow
