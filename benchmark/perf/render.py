@@ -297,6 +297,10 @@ def floor_lines(record: Record) -> list[str]:
         f"after the first, the {name} grid) with its multiple of that floor.", "",
         table(rows, ["model", "GFLOP / epoch", "floor s / epoch", *(f"{v} s / epoch" for v in variants)]), "",
     ]
+    floor_at, grid_at = sitting_of(record, "floor"), sitting_of(record, name)
+    if floor_at != grid_at and None not in (floor_at, grid_at):
+        lines += [f"The floor was measured in sitting {floor_at}, the {name} grid in sitting {grid_at}: they may have "
+                  "run on hosts of different speed, so these multiples compare two sittings.", ""]
     if record.full:
         spec = record.config.full
         total = sum(f * windows * spec.epochs * len(spec.seeds) for f in floor["flops_per_window"].values())
@@ -430,6 +434,11 @@ def backend_lines(record: Record) -> list[str]:
         lines.append("Faster than TensorFlow over these models: " + (", ".join(faster) if faster else
                      "none: TensorFlow stays the default backend."))
     return [*lines, ""]
+
+
+def sitting_of(record: Record, part: str) -> int | None:
+    """The sitting (from 1) that measured `part`, where the record says (resumed runs name their parts)."""
+    return next((i for i, s in enumerate(record.sittings, start=1) if part in s.get("parts", ())), None)
 
 
 def sittings_lines(record: Record) -> list[str]:

@@ -371,6 +371,11 @@ def test_a_part_an_interruption_cut_short_is_measured_again_whole(tmp_path):
     text = render(dataclasses.replace(fake_record(), sittings=tuple(sittings)))
     assert "measurements 1–2 (full); 2. from" in text and "measurements 3–4 (short)." in text
     assert "so every ratio compares timings from one sitting" in text
+    floor = text.split("## The arithmetic floor")[1].split("\n## ")[0]
+    assert "The floor was measured in sitting" not in floor  # no sitting names the floor: nothing to say
+    apart = [dict(sittings[0]), {**sittings[1], "parts": ["short", "floor"]}]
+    floor = render(dataclasses.replace(fake_record(), sittings=tuple(apart))).split("## The arithmetic floor")[1]
+    assert "The floor was measured in sitting 2, the full grid in sitting 1: they may have run on hosts" in floor
 
 
 @pytest.mark.slow
