@@ -39,12 +39,14 @@ def tutorial_model(name: str, lookback: int = LOOKBACK):
     from keras import Sequential
     from keras.layers import GRU, LSTM, Dense, Dropout, Flatten, Input, SimpleRNN
 
-    if name == "mlp":
-        return Sequential([Input((lookback, 1)), Flatten(), Dense(50, activation="relu"), Dropout(0.2),
-                           Dense(100, activation="relu"), Dropout(0.2), Dense(1)])
-    layer = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[name]
-    return Sequential([Input((lookback, 1)), layer(50, return_sequences=True), Dropout(0.2), layer(100),
-                       Dropout(0.2), Dense(1)])
+    def recurrent(layer):
+        return lambda: Sequential([Input((lookback, 1)), layer(50, return_sequences=True), Dropout(0.2), layer(100),
+                                   Dropout(0.2), Dense(1)])
+
+    tutorial = {"mlp": lambda: Sequential([Input((lookback, 1)), Flatten(), Dense(50, activation="relu"),
+                                           Dropout(0.2), Dense(100, activation="relu"), Dropout(0.2), Dense(1)]),
+                "rnn": recurrent(SimpleRNN), "lstm": recurrent(LSTM), "gru": recurrent(GRU)}
+    return tutorial[name]()
 
 
 def plain_reference(csv: str, models: list[str], seeds: list[int], epochs: int) -> list[Trial]:
