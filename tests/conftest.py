@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,10 +81,36 @@ def tiny_csv(tmp_path_factory) -> Path:
     return Path(shared(tmp_path_factory, "tiny_csv", _write_tiny_csv)["path"])
 
 
+def _empty_store(folder: Path) -> dict:
+    from benchmark.tracking import Tracker
+
+    path = folder / "mlflow.db"
+    Tracker(f"sqlite:///{path}").ensure_store()  # MLflow's migrations: seconds, paid once per session
+    return {"path": str(path)}
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory) -> Path:
+    """A real MLflow SQLite store with its schema created and nothing logged in it (one file for the session)."""
+    return Path(shared(tmp_path_factory, "empty_store", _empty_store)["path"])
+
+
 @pytest.fixture
-def store(tmp_path) -> str:
-    """A fresh SQLite tracking store URI in a temporary folder."""
-    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+def new_store(empty_store) -> Callable[[Path], str]:
+    """`new_store(path)`: the URI of a new, empty SQLite tracking store at `path`, a copy of `empty_store` (a store
+    MLflow has just created holds its schema and nothing else, so a copy is one). Tests of how the suite creates a
+    store, or refuses to, name a missing file instead."""
+    def make(path: Path) -> str:
+        shutil.copyfile(empty_store, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
+@pytest.fixture
+def store(tmp_path, new_store) -> str:
+    """A new, empty SQLite tracking store's URI in a temporary folder."""
+    return new_store(tmp_path / "mlflow.db")
 
 
 def free_port() -> int:
@@ -128,11 +155,11 @@ def tiny_run(tmp_path_factory, tiny_csv) -> TinyRun:
 
 
 @pytest.fixture
-def mlflow_server(tmp_path):
+def mlflow_server(tmp_path, new_store):
     """A real `mlflow server` on 127.0.0.1 (free port, one worker) over a temporary SQLite store."""
     port = free_port()
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 's.db'}",
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", new_store(tmp_path / "s.db"),
                "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1",
                "--port", str(port), "--workers", "1"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -138,12 +138,12 @@ def test_other_commands_check_their_options_before_any_work(args, expected, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ui_refuses_a_port_another_program_listens_on(tmp_path, capsys):
+def test_ui_refuses_a_port_another_program_listens_on(tmp_path, capsys, new_store):
     import socket
 
     from benchmark.tracking import Tracker
 
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+    store = new_store(tmp_path / "m.db")
     Tracker(store).ensure_store()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

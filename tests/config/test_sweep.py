@@ -91,8 +91,8 @@ def sweep_run(csv, store: str, out, *extra: str) -> int:
 
 
 @pytest.mark.slow
-def test_sweep_end_to_end_resume_report_and_test_targets_never_choose(tiny_csv, tmp_path, capsys):
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+def test_sweep_end_to_end_resume_report_and_test_targets_never_choose(tiny_csv, tmp_path, capsys, new_store):
+    store = new_store(tmp_path / "m.db")
     assert sweep_run(tiny_csv, store, tmp_path / "a") == 0
     text = (tmp_path / "a" / "LEADERBOARD.md").read_text()
     assert "## Sweep: each architecture at the configuration with the best mean validation MAE" in text
@@ -111,7 +111,7 @@ def test_sweep_end_to_end_resume_report_and_test_targets_never_choose(tiny_csv, 
     source.loc[source.index[-40:], "Close"] = np.linspace(50, 150, 40)
     changed = tmp_path / "tiny.csv"
     source.to_csv(changed, index=False)
-    assert sweep_run(changed, f"sqlite:///{tmp_path / 'm2.db'}", tmp_path / "d") in (0, 1)
+    assert sweep_run(changed, new_store(tmp_path / "m2.db"), tmp_path / "d") in (0, 1)
     def chosen(markdown: str) -> set[str]:
         return set(re.findall(r"\| (\w+ \[units=\d+\])", markdown))
 
@@ -120,11 +120,10 @@ def test_sweep_end_to_end_resume_report_and_test_targets_never_choose(tiny_csv, 
 
 
 @pytest.mark.slow
-def test_optuna_search_on_validation_then_final_training_under_all_seeds(tiny_csv, tmp_path):
+def test_optuna_search_on_validation_then_final_training_under_all_seeds(tiny_csv, tmp_path, store):
     pytest.importorskip("optuna")
     from benchmark import tracking
 
-    store = f"sqlite:///{tmp_path / 'm.db'}"
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "2", "--search", "optuna",
                      "--trials", "3", "--set", "units=4,8,16", "--set", "learning_rate=1e-3,1e-2",
                      "--tracking-uri", store, "--results-dir", str(tmp_path / "out"), *TINY_ARGS, "--epochs", "2"])

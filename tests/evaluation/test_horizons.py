@@ -92,10 +92,9 @@ def test_the_strategy_is_part_of_the_hash_only_where_it_changes_numbers():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
-def test_a_five_step_run_reports_errors_by_lead_time(tmp_path, tiny_csv, strategy):
+def test_a_five_step_run_reports_errors_by_lead_time(tmp_path, tiny_csv, strategy, store):
     from benchmark.tracking import Tracker
 
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     code = run_cli(store, tiny_csv, "--models", "mlp", "--seeds", "1", "--horizon", "5", "--strategy", strategy)
     assert code == 0
     text = (tmp_path / "results" / "LEADERBOARD.md").read_text()

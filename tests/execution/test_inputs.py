@@ -113,7 +113,7 @@ def write_series(path: Path, values: np.ndarray) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["short test period", "constant series", "one seed, one model"])
-def test_the_leaderboard_never_crashes_on_valid_trials(case, tmp_path):
+def test_the_leaderboard_never_crashes_on_valid_trials(case, tmp_path, store):
     from benchmark import cli
 
     rng = np.random.default_rng(0)
@@ -124,7 +124,7 @@ def test_the_leaderboard_never_crashes_on_valid_trials(case, tmp_path):
         values = np.full(200, 42.0)
     models = ["--models", "mlp"] if case != "one seed, one model" else ["--models", "mlp", "--seeds", "1"]
     csv = write_series(tmp_path / "prices.csv", values)
-    args = ["run", "--data", str(csv), *models, "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}",
+    args = ["run", "--data", str(csv), *models, "--tracking-uri", store,
             "--results-dir", str(tmp_path / "out"), *TINY_ARGS, *extra]
     # On a constant series of 42 Theta's trend term explodes (about 38,700): that trial fails with its reason
     # (exit 1, a failed trial) instead of entering the leaderboard as FINISHED; every other row is kept.
@@ -180,14 +180,14 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_no_worker_survives_a_sigkill_of_the_main_process(tmp_path, tiny_csv):
+def test_no_worker_survives_a_sigkill_of_the_main_process(tmp_path, tiny_csv, store):
     import os
     import signal
 
     main = subprocess.Popen(benchmark_command(
         "run", "--data", str(tiny_csv), "--models", "lstm,gru", "--seeds", "4", "--epochs", "200", "--jobs", "2",
         "--window", "20", "--val-size", "40", "--test-size", "40", "--no-early-stopping",
-        "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}", "--results-dir", str(tmp_path / "out")),
+        "--tracking-uri", store, "--results-dir", str(tmp_path / "out")),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 180
     workers: set[int] = set()
@@ -209,10 +209,9 @@ def test_no_worker_survives_a_sigkill_of_the_main_process(tmp_path, tiny_csv):
 
 
 @pytest.mark.slow
-def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv):
+def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv, store):
     from benchmark import tracking
 
-    store = f"sqlite:///{tmp_path / 'm.db'}"
     args = ["run", "--data", str(tiny_csv), "--models", "mlp,lstm", "--seeds", "3", "--tracking-uri", store,
             "--experiment", "shared", *TINY_ARGS, "--epochs", "3", "--no-early-stopping"]
     first = subprocess.Popen(benchmark_command(*args, "--results-dir", str(tmp_path / "a")), cwd=tmp_path,
@@ -238,11 +237,11 @@ def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv
 
 
 @pytest.mark.slow
-def test_the_verdict_declared_by_the_first_run_cannot_be_changed_later(tmp_path, tiny_csv):
+def test_the_verdict_declared_by_the_first_run_cannot_be_changed_later(tmp_path, tiny_csv, store):
     from benchmark import cli
 
     base = ["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--tracking-uri",
-            f"sqlite:///{tmp_path / 'm.db'}", "--results-dir", str(tmp_path / "out"), *TINY_ARGS]
+            store, "--results-dir", str(tmp_path / "out"), *TINY_ARGS]
     assert cli.main(base) == 0
     out = run(*base, "--alpha", "0.1", cwd=tmp_path)
     assert_one_line(out, "was declared with alpha=0.05 by its first run")

@@ -72,8 +72,7 @@ def wait_for(store: str, child: subprocess.Popen, finished_lstm: int, timeout: f
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, tiny_csv, tmp_path):
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, tiny_csv, tmp_path, store):
     child, args = start_run(store, tiny_csv, tmp_path)
     wait_for(store, child, finished_lstm=1)
     sent = time.monotonic()
@@ -97,8 +96,7 @@ def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, 
 
 
 @pytest.mark.slow
-def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv, tmp_path):
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv, tmp_path, store):
     child, args = start_run(store, tiny_csv, tmp_path)
     wait_for(store, child, finished_lstm=1)
     child.kill()
@@ -161,8 +159,7 @@ def broken_models(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_failed_trials_are_recorded_listed_apart_and_never_averaged(broken_models, tiny_csv, tmp_path):
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+def test_failed_trials_are_recorded_listed_apart_and_never_averaged(broken_models, tiny_csv, tmp_path, store):
     out = tmp_path / "results"
     # Two worker processes: the crashing model takes its worker down; the other trials still run.
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp,broken,diverge,crash", "--seeds", "1",

@@ -71,8 +71,9 @@ def test_a_process_already_running_another_backend_is_refused():
 
 @needs_jax
 @pytest.mark.slow
-def test_jax_trials_are_reproducible_and_compiled_models_are_reused_exactly(tmp_path, tiny_csv):
+def test_jax_trials_are_reproducible_and_compiled_models_are_reused_exactly(tmp_path, tiny_csv, new_store):
     """Seeds 0 and 1 in one process (seed 1 reuses seed 0's compiled model) against seed 1 alone in another."""
+    new_store(tmp_path / "both.db"), new_store(tmp_path / "alone.db")
     both = _run(tmp_path, tiny_csv, "both", "--backend", "jax", "--seeds", "0,1", "--epochs", "3")
     assert both.returncode == 0, both.stderr[-2000:]
     alone = _run(tmp_path, tiny_csv, "alone", "--backend", "jax", "--seeds", "1,", "--epochs", "3")
@@ -82,11 +83,12 @@ def test_jax_trials_are_reproducible_and_compiled_models_are_reused_exactly(tmp_
 
 @needs_jax
 @pytest.mark.slow
-def test_jax_and_tensorflow_agree_within_seed_noise_but_not_bit_for_bit(tmp_path, tiny_csv):
+def test_jax_and_tensorflow_agree_within_seed_noise_but_not_bit_for_bit(tmp_path, tiny_csv, new_store):
     """Different random streams and kernels, the same model and data: the mean MAE over 3 seeds of 5 epochs
     differs by less than 15% (measured: 1-7% on this series), and the numbers are not identical."""
     seeds = ("--seeds", "3", "--epochs", "5")
     for backend in ("tensorflow", "jax"):
+        new_store(tmp_path / f"{backend}.db")
         out = _run(tmp_path, tiny_csv, backend, "--backend", backend, *seeds)
         assert out.returncode == 0, out.stderr[-2000:]
     tf, jax = _mlp_maes(tmp_path, "tensorflow", "tensorflow"), _mlp_maes(tmp_path, "jax", "jax")

@@ -98,10 +98,9 @@ def two_column_csv(tmp_path):
 
 @pytest.mark.slow
 def test_a_quantile_model_s_columns_reach_the_forecast_table_and_the_stored_artifact(model_folder, tmp_path,
-                                                                                        tiny_csv, monkeypatch):
+                                                                                        tiny_csv, monkeypatch, store):
     (model_folder / "band.py").write_text(textwrap.dedent(QUANTILE_MODEL))
     monkeypatch.chdir(tmp_path)
-    store = f"sqlite:///{tmp_path / 'q.db'}"
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--window", "20",
                      "--val-size", "40", "--test-size", "40", "--epochs", "1", "--jobs", "1",
                      "--quantiles", "0.1,0.5,0.9", "--tracking-uri", store, "--experiment", "q",

@@ -112,8 +112,7 @@ def test_backtest_settings_do_not_change_a_holdout_hash():
 
 
 @pytest.mark.slow
-def test_backtest_run_writes_a_leaderboard_that_states_its_folds(tiny_csv, tmp_path):
-    store = f"sqlite:///{tmp_path / 'm.db'}"
+def test_backtest_run_writes_a_leaderboard_that_states_its_folds(tiny_csv, tmp_path, store):
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "2", "--protocol", "backtest",
                      "--folds", "3", "--tracking-uri", store, "--results-dir", str(tmp_path / "out"), *TINY_ARGS])
     assert code == 0
@@ -125,10 +124,9 @@ def test_backtest_run_writes_a_leaderboard_that_states_its_folds(tiny_csv, tmp_p
 
 
 @pytest.mark.slow
-def test_calibration_verdicts(tmp_path):
+def test_calibration_verdicts(tmp_path, store):
     """Random walk: nothing beats persistence. Seasonal AR: every network beats it significantly (the feed-forward
     and a recurrent one here; the file itself runs all four)."""
-    store = f"sqlite:///{tmp_path / 'm.db'}"
     code = cli.main(["run", "--config", str(PROJECT_ROOT / "experiments" / "calibration.toml"), "--seeds", "2",
                      "--epochs", "4", "--models", "mlp,gru", "--tracking-uri", store,
                      "--results-dir", str(tmp_path / "out")])

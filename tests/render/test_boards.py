@@ -15,10 +15,9 @@ from tests.conftest import benchmark_command, run_cli
 
 
 @pytest.mark.slow
-def test_compare_pairs_two_real_boards_seed_by_seed(tmp_path, tiny_csv, capsys):
+def test_compare_pairs_two_real_boards_seed_by_seed(tmp_path, tiny_csv, capsys, store):
     """A board and the same models under --unroll (its own config hash): the networks' rows are paired by seed
     from each board's trials.csv, the baselines (the same on both) shown, never tested."""
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert run_cli(store, tiny_csv, "--models", "rnn", results_dir=tmp_path / "rolled") == 0
     assert run_cli(store, tiny_csv, "--models", "rnn", "--unroll", results_dir=tmp_path / "unrolled") == 0
     trials = pd.read_csv(tmp_path / "rolled" / "trials.csv", dtype={"seed": str})

@@ -17,8 +17,8 @@ LEVELS = "0.05,0.1,0.5,0.9,0.95"
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
-def test_a_run_with_quantiles_scores_and_tests_every_row_at_every_lead_time(tiny_csv, tmp_path, strategy):
-    store, out = f"sqlite:///{tmp_path / 'q.db'}", tmp_path / "out"
+def test_a_run_with_quantiles_scores_and_tests_every_row_at_every_lead_time(tiny_csv, tmp_path, strategy, store):
+    out = tmp_path / "out"
     code = cli.main(["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", *TINY_ARGS,
                      "--horizon", "5", "--strategy", strategy, "--quantiles", LEVELS, "--tracking-uri", store,
                      "--experiment", "q", "--results-dir", str(out)])

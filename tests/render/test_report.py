@@ -171,10 +171,9 @@ def test_figures_have_titles_labels_and_legends(tiny_run):
 
 
 @pytest.mark.slow
-def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critical_difference_figure(tmp_path):
+def test_the_price_panel_gives_one_leaderboard_with_sections_ranks_and_a_critical_difference_figure(tmp_path, store):
     """`run --dataset prices` on the five bundled series (tiny protocol, one epoch), with a network trained across
     them (`--training global`) reading one covariate."""
-    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     code = cli.main(["run", "--dataset", "prices", "--models", "mlp", "--seeds", "1", "--epochs", "1",
                      "--lookback", "10", "--test-size", "20", "--val-size", "20", "--patience", "1", "--jobs", "1",
                      "--training", "global", "--covariates", "log_return",

@@ -10,8 +10,8 @@ from benchmark.tracking import CONFIG_HASH, PARENT, RUN_TYPE, Tracker
 
 
 @pytest.mark.parametrize("value", ["it's", 'say "hi"', "back\\slash", "pct%_", "plain"])
-def test_quotes_and_specials_in_a_searched_value_find_exactly_their_run(tmp_path, value):
-    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+def test_quotes_and_specials_in_a_searched_value_find_exactly_their_run(value, store):
+    tracker = Tracker(store)
     experiment = tracker.client.create_experiment("forecast-benchmark/x")
     for config in (value, "other"):
         tracker.client.create_run(experiment, tags={RUN_TYPE: PARENT, CONFIG_HASH: config})
@@ -20,19 +20,19 @@ def test_quotes_and_specials_in_a_searched_value_find_exactly_their_run(tmp_path
         tracker.latest_parent(experiment, value + "x")
 
 
-def test_a_value_with_both_quotes_is_one_line_not_an_mlflow_traceback(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+def test_a_value_with_both_quotes_is_one_line_not_an_mlflow_traceback(store):
+    tracker = Tracker(store)
     experiment = tracker.client.create_experiment("forecast-benchmark/x")
     with pytest.raises(BenchmarkError, match="both kinds of quote"):
         tracker.latest_parent(experiment, "it's \"quoted\"")
 
 
-def test_a_panel_is_every_dataset_its_invocation_ran_in_any_experiment_latest_first_never_older_calls(tmp_path):
+def test_a_panel_is_every_dataset_its_invocation_ran_in_any_experiment_latest_first_never_older_calls(store):
     """`report` rebuilds what one `run` covered: parents sharing its invocation id, whether each series has its
     own experiment or all share one (`--experiment`); an earlier call of the same command is not pulled in."""
     from benchmark.tracking import COMMAND, INVOCATION
 
-    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    tracker = Tracker(store)
     shared = tracker.client.create_experiment("mine")
     other = tracker.client.create_experiment("forecast-benchmark/wti")
 
@@ -53,10 +53,10 @@ def test_a_panel_is_every_dataset_its_invocation_ran_in_any_experiment_latest_fi
     assert all(r.tags[INVOCATION] == "new" for _, r in members)
 
 
-def test_an_experiment_another_client_created_first_is_used_not_an_error(tmp_path, monkeypatch):
+def test_an_experiment_another_client_created_first_is_used_not_an_error(monkeypatch, store):
     """Several clients on a fresh server: one looks, another creates, the first's create is refused by MLflow
     (RESOURCE_ALREADY_EXISTS); the experiment is then the other's, not a traceback."""
-    tracker = Tracker(f"sqlite:///{tmp_path / 'm.db'}")
+    tracker = Tracker(store)
     other = Tracker(tracker.uri)
     real = tracker.client.get_experiment_by_name
     calls = []

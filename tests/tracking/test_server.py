@@ -71,12 +71,13 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_a_server_that_dies_mid_run_ends_the_run_in_bounded_time_and_a_rerun_loses_nothing(tiny_csv, tmp_path):
+def test_a_server_that_dies_mid_run_ends_the_run_in_bounded_time_and_a_rerun_loses_nothing(tiny_csv, tmp_path,
+                                                                                            new_store):
     import time
 
     from tests.conftest import free_port
 
-    port, store, artifacts = free_port(), f"sqlite:///{tmp_path / 's.db'}", str(tmp_path / "artifacts")
+    port, store, artifacts = free_port(), new_store(tmp_path / "s.db"), str(tmp_path / "artifacts")
     url = f"http://127.0.0.1:{port}"
     args = ["run", "--data", str(tiny_csv), "--models", "mlp,lstm", "--seeds", "3", "--tracking-uri", url,
             "--results-dir", str(tmp_path / "results"), *TINY_ARGS, "--epochs", "5", "--no-early-stopping"]
