@@ -4,7 +4,7 @@ COST = 1.4  # training time relative to an LSTM (results/PERFORMANCE.md); only o
 
 CHANNELS = True  # reads every input channel: the target, then the --covariates columns
 
-FASTEST = {"unroll": True}  # --speed fastest: unrolled epochs 1.26x shorter; JAX is slower (results/PERFORMANCE.md)
+FASTEST = {"unroll": True}  # --speed fastest: unrolled epochs 1.15x shorter in the probe (results/PERFORMANCE.md)
 
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 

@@ -4,7 +4,7 @@ COST = 0.05  # training time relative to an LSTM (results/PERFORMANCE.md); only 
 
 CHANNELS = True  # reads every input channel: the target, then the --covariates columns
 
-FASTEST = {"backend": "jax"}  # --speed fastest: JAX epochs 5.46x shorter (results/PERFORMANCE.md, full grid)
+FASTEST = {"backend": "jax"}  # --speed fastest: JAX epochs 4.63x shorter (results/PERFORMANCE.md, full grid)
 
 DEFAULTS = {"units": (50, 100), "dropout": 0.2, "activation": "relu"}
 

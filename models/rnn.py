@@ -4,7 +4,7 @@ COST = 0.45  # training time relative to an LSTM (results/PERFORMANCE.md); only 
 
 CHANNELS = True  # reads every input channel: the target, then the --covariates columns
 
-FASTEST = {"unroll": True}  # --speed fastest: unrolled epochs 2.85x shorter, JAX 2.05x (results/PERFORMANCE.md)
+FASTEST = {"unroll": True}  # --speed fastest: unrolled, fastest in the default run (docs/performance.md)
 
 DEFAULTS = {"units": (50, 100), "dropout": 0.2}
 
