@@ -5,7 +5,9 @@ Each function returns plain data (store.Trial or dicts of raw seconds); nothing 
 
 from __future__ import annotations
 
+import os
 import resource
+import shutil
 import tempfile
 import time
 from dataclasses import asdict
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.perf.settings import LOOKBACK, TUTORIAL_TEST
+from benchmark.perf.settings import EMPTY_STORE_ENV, LOOKBACK, TUTORIAL_TEST
 from benchmark.perf.store import Trial
 
 
@@ -22,6 +24,16 @@ def peak_rss_mb() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, children
+
+
+def store_uri(folder: str | Path) -> str:
+    """A run probe's fresh store in `folder`, which the run creates (MLflow's migrations count in its wall); where
+    $BENCHMARK_PERF_EMPTY_STORE names a migrated empty store (the test suite's, for the quick form it runs), a copy
+    of it instead, and the report says so."""
+    path = Path(folder) / "perf.db"
+    if template := os.environ.get(EMPTY_STORE_ENV):
+        shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 def classic_windows(csv: str):
@@ -82,7 +94,7 @@ def suite(csv: str, models: list[str], seeds: list[int], epochs: int, jobs: int,
 
     # registry.select adds the baselines, which a user's run always includes
     config = resolve("classic", data=csv, models=registry.select(",".join(models)), seeds=tuple(seeds),
-                     epochs=epochs, jobs=jobs, tracking_uri=f"sqlite:///{folder}/perf.db", experiment="perf",
+                     epochs=epochs, jobs=jobs, tracking_uri=store_uri(folder), experiment="perf",
                      results_dir=f"{folder}/results", backend=backend, speed=speed)
     return _run_and_report(config)
 
@@ -115,7 +127,7 @@ def default_run(job: dict, started: float | None = None) -> dict:
     data = {"data": job["csv"]} if job.get("data") == "prices" else {"dataset": "msft"}
     with tempfile.TemporaryDirectory(dir=Path(job["csv"]).parent) as folder:
         config = resolve("default", models=registry.select(job.get("models", "all")), seeds=tuple(range(job["seeds"])),
-                         jobs=job["jobs"], backend=job["backend"], tracking_uri=f"sqlite:///{folder}/perf.db",
+                         jobs=job["jobs"], backend=job["backend"], tracking_uri=store_uri(folder),
                          experiment="perf", results_dir=f"{folder}/results", speed=job.get("speed", "default"),
                          **data, **overrides,
                          **({"quantiles": job["quantiles"]} if job.get("quantiles") else {}))
@@ -144,7 +156,7 @@ def panel_run(job: dict, started: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=job["folder"]) as folder:
         configs = [runner.check_inputs(resolve(
             "default", dataset=name, models=registry.select(job["models"]), seeds=tuple(range(job["seeds"])),
-            jobs=job["jobs"], training=job["training"], tracking_uri=f"sqlite:///{folder}/perf.db",
+            jobs=job["jobs"], training=job["training"], tracking_uri=store_uri(folder),
             results_dir=f"{folder}/results", **overrides)) for name in catalog.expand(job["datasets"].split(","))]
         if job["training"] == "global":
             outcomes = runner.run_global(configs, command=command, progress=False, invocation=invocation)

@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from benchmark.perf import store
 from benchmark.perf.goals import GOALS, Goal
-from benchmark.perf.settings import LOOKBACK, PARTS, TUTORIAL_TEST, PerfConfig
+from benchmark.perf.settings import EMPTY_STORE_ENV, LOOKBACK, PARTS, TUTORIAL_TEST, PerfConfig
 from benchmark.perf.store import Measurement, Record, Trial
 
 
@@ -478,7 +478,9 @@ def render(record: Record) -> str:
         "Every variant runs in a fresh process (its imports, TensorFlow's included, count in grid wall time); "
         "variants are interleaved (A B A B ...) and repeated; values are medians (min–max) over repeats and seeds. "
         "The plain reference is the classic tutorial's Keras code: one `model.fit` after another, TensorFlow's "
-        "default threads.", "",
+        "default threads." + (" Each run probe started from a copy of an empty MLflow store "
+                              f"(`${EMPTY_STORE_ENV}`), so its wall leaves out creating the store."
+                              if machine.get("empty_store_copied") else ""), "",
         *([f"Measured only {', '.join(config.parts)} (`--only`); not measured: {', '.join(skipped)}." if
            "--only" in record.command else f"Not measured (the harness had no such part when this ran): "
            f"{', '.join(skipped)}.", ""] if skipped else []),

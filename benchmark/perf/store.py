@@ -36,7 +36,7 @@ from pathlib import Path
 
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write, git_commit
-from benchmark.perf.settings import PerfConfig
+from benchmark.perf.settings import EMPTY_STORE_ENV, PerfConfig
 
 FORMAT = 1
 
@@ -126,7 +126,8 @@ def machine() -> dict:
     """The facts about this machine that the report states (and the memory goal uses)."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(), "system": platform.system(),
-            "memory_gb": memory, "python": platform.python_version()}
+            "memory_gb": memory, "python": platform.python_version(),
+            **({"empty_store_copied": True} if os.environ.get(EMPTY_STORE_ENV) else {})}
 
 
 def now() -> str:

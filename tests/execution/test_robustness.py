@@ -24,6 +24,35 @@ from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
 SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "100", "--no-early-stopping",
               "--jobs", "1"]
 
+# The network trial that finishes before the interrupted RNN: its COST, above every network's, schedules it first,
+# and its one Dense layer trains the 100 epochs in a few seconds (mostly Keras starting up), so the interrupted trial
+# is the one long trial (the SimpleRNN's 100 epochs: about 10 s here).
+FIRST_MODEL = '''
+    """One Dense layer on the flattened window: the quick network trial the interrupted run finishes first."""
+    COST = 10.0
+
+    DEFAULTS = {}
+
+
+    def build(input_shape, horizon, options):
+        import keras
+
+        inputs = keras.Input(shape=input_shape)
+        return keras.Model(inputs, keras.layers.Dense(horizon)(keras.layers.Flatten()(inputs)))
+    '''
+
+
+@pytest.fixture
+def first_model(tmp_path, monkeypatch):
+    """`first` in the registry of this process and of every child it starts."""
+    folder = tmp_path / "first_model"
+    folder.mkdir()
+    (folder / "first.py").write_text(textwrap.dedent(FIRST_MODEL))
+    monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(folder))
+    registry.registry.cache_clear()
+    yield "first"
+    registry.registry.cache_clear()
+
 
 STATUS_SQL = """
 SELECT model.value AS model, seed.value AS seed, runs.status AS status, COALESCE(reason.value, '') AS reason
@@ -49,22 +78,23 @@ def trial_statuses(store: str) -> pd.DataFrame:
 
 
 def start_run(store: str, csv: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[str]]:
-    args = ["run", "--data", str(csv), "--models", "lstm", "--seeds", "2", "--tracking-uri", store,
+    """`run --models first,rnn`: the baselines, then the quick `first` network, then a 100-epoch SimpleRNN."""
+    args = ["run", "--data", str(csv), "--models", "first,rnn", "--seeds", "1", "--tracking-uri", store,
             "--results-dir", str(tmp_path / "results"), *SLOW_TRIAL]
     child = subprocess.Popen(benchmark_command(*args), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     return child, args
 
 
-def wait_for(store: str, child: subprocess.Popen, finished_lstm: int, timeout: float = 240) -> None:
-    """Until `finished_lstm` LSTM trials finished and the next one is training."""
+def wait_for_rnn(store: str, child: subprocess.Popen, timeout: float = 240) -> None:
+    """Until the baselines and `first` finished and the RNN is training."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert child.poll() is None, child.communicate()
         runs = trial_statuses(store)
-        lstm = runs[runs["model"] == "lstm"]
-        if (lstm["status"] == "FINISHED").sum() >= finished_lstm and (lstm["status"] == "RUNNING").any():
-            time.sleep(1.0)  # well inside the running trial's fit
+        finished = set(runs.loc[runs["status"] == "FINISHED", "model"])
+        if "first" in finished and (runs.query("model == 'rnn'")["status"] == "RUNNING").any():
+            time.sleep(2.0)  # well inside the running trial's fit
             return
         time.sleep(0.3)
     raise AssertionError("the run never reached the expected state")
@@ -72,9 +102,10 @@ def wait_for(store: str, child: subprocess.Popen, finished_lstm: int, timeout: f
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, tiny_csv, tmp_path, store):
+def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, first_model, tiny_csv, tmp_path,
+                                                                         store):
     child, args = start_run(store, tiny_csv, tmp_path)
-    wait_for(store, child, finished_lstm=1)
+    wait_for_rnn(store, child)
     sent = time.monotonic()
     child.send_signal(signum)
     _, err = child.communicate(timeout=60)
@@ -83,22 +114,22 @@ def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, 
     assert "rerun the same command to resume" in err
     runs = trial_statuses(store)
     assert "RUNNING" not in set(runs["status"])
-    assert (runs["status"] == "KILLED").sum() == 1
+    assert runs.query("status == 'KILLED'")["model"].tolist() == ["rnn"]
     finished = runs[runs["status"] == "FINISHED"]
-    assert len(finished) == baseline_count() + 1  # baselines + the first LSTM seed survive
+    assert len(finished) == baseline_count() + 1 and "first" in set(finished["model"])  # they survive
 
     rerun = subprocess.run(benchmark_command(*args), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"resume: {baseline_count() + 1} finished trial(s)" in rerun.stderr
-    assert rerun.stderr.count(": FINISHED") == 1  # only the missing LSTM seed was trained
-    lstm = trial_statuses(store).query("model == 'lstm' and status == 'FINISHED'")
-    assert sorted(lstm["seed"]) == ["0", "1"]
+    assert rerun.stderr.count(": FINISHED") == 1  # only the interrupted RNN was trained
+    finished = trial_statuses(store).query("status == 'FINISHED'")
+    assert (finished["model"] == "first").sum() == 1 and finished.query("model == 'rnn'")["seed"].tolist() == ["0"]
 
 
 @pytest.mark.slow
-def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv, tmp_path, store):
+def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(first_model, tiny_csv, tmp_path, store):
     child, args = start_run(store, tiny_csv, tmp_path)
-    wait_for(store, child, finished_lstm=1)
+    wait_for_rnn(store, child)
     child.kill()
     child.communicate(timeout=30)
     runs = trial_statuses(store)
@@ -107,9 +138,10 @@ def test_sigkill_leaves_finished_trials_and_rerun_retries_the_stale_one(tiny_csv
     assert cli.main(args) == 0
     runs = trial_statuses(store)
     stale = runs[runs["status"] == "KILLED"]
-    assert len(stale) == 1 and stale["reason"].iloc[0].startswith("stale")
+    assert stale["model"].tolist() == ["rnn"] and stale["reason"].iloc[0].startswith("stale")
     assert "RUNNING" not in set(runs["status"])
-    assert sorted(runs.query("model == 'lstm' and status == 'FINISHED'")["seed"]) == ["0", "1"]
+    finished = runs.query("status == 'FINISHED'")
+    assert (finished["model"] == "first").sum() == 1 and finished.query("model == 'rnn'")["seed"].tolist() == ["0"]
 
 
 BROKEN_MODELS = {

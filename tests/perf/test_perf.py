@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import benchmark
-from benchmark.perf.settings import QUICK
+from benchmark.perf.settings import EMPTY_STORE_ENV, QUICK
 from tests.conftest import benchmark_command
 
 PERF_PACKAGE = Path(benchmark.__file__).parent / "perf"
@@ -21,16 +22,19 @@ PERF_PACKAGE = Path(benchmark.__file__).parent / "perf"
 JAX = importlib.util.find_spec("jax") is not None  # CI installs it (the test extra): both backends covered
 
 
-def quick_report(folder: Path, only: str, *, output: Path | None = None) -> dict[str, str]:
-    """`perf --quick --only <only>` run as a user runs it: the report it prints is the one it writes, its raw results
-    re-render the same report, and every target has its row; the report's sections by title."""
+def quick_report(folder: Path, only: str, empty_store: Path) -> dict[str, str]:
+    """`perf --quick --only <only>` run as a user runs it, its run probes copying the session's empty store (no
+    timing is asserted, so MLflow's migrations need not run in each): the report it prints is the one it writes, its
+    raw results re-render the same report, and every target has its row; the report's sections by title."""
     from benchmark.perf import render_file
 
-    output = output or folder / "PERFORMANCE.md"
+    output = folder / "PERFORMANCE.md"
     out = subprocess.run(benchmark_command("perf", "--quick", "--only", only, "--output", str(output)), cwd=folder,
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, **{EMPTY_STORE_ENV: str(empty_store)}))
     assert out.returncode == 0, out.stderr[-3000:]
     text = output.read_text()
+    assert f"Each run probe started from a copy of an empty MLflow store (`${EMPTY_STORE_ENV}`)" in text
     assert text.strip() == out.stdout.strip()
     assert render_file(folder / "perf.json") == text
     assert f"Measured only {only.replace(',', ', ')} (`--only`)" in text
@@ -55,8 +59,8 @@ def section(sections: dict[str, str], title: str) -> str:
 # The quick form's parts, in two real runs the suite's two workers take at once (the unroll probe and the
 # arithmetic floor run in the resume test below): every variant and probe once, small, no timing asserts.
 @pytest.mark.slow
-def test_quick_harness_measures_the_grids_the_scaling_and_the_backends(tmp_path):
-    sections = quick_report(tmp_path, "full,short,scaling,backends")
+def test_quick_harness_measures_the_grids_the_scaling_and_the_backends(tmp_path, empty_store):
+    sections = quick_report(tmp_path, "full,short,scaling,backends", empty_store)
     for name in ("suite `--jobs 1` wall per trial", "throughput grid (2 models × 1 seed × 3 epochs), suite",
                  "fastest suite setting", "peak RSS per worker", "whole run at `--jobs"):
         assert not target_row(sections, name).endswith("| not measured |"), name
@@ -80,8 +84,8 @@ def test_quick_harness_measures_the_grids_the_scaling_and_the_backends(tmp_path)
 
 
 @pytest.mark.slow
-def test_quick_harness_measures_the_default_run_and_the_panel(tmp_path):
-    sections = quick_report(tmp_path, "default,panel")
+def test_quick_harness_measures_the_default_run_and_the_panel(tmp_path, empty_store):
+    sections = quick_report(tmp_path, "default,panel", empty_store)
     assert not target_row(sections, "default run with `--quantiles` / without").endswith("| not measured |")
     default = section(sections, "The default run as a user runs it")
     measured = [line.split("|")[1].strip() for line in default.splitlines()[6:] if line.startswith("| ")]
