@@ -128,7 +128,7 @@ def test_calibration_verdicts(tmp_path, store):
     """Random walk: nothing beats persistence. Seasonal AR: every network beats it significantly (the feed-forward
     and a recurrent one here; the file itself runs all four)."""
     code = cli.main(["run", "--config", str(PROJECT_ROOT / "experiments" / "calibration.toml"), "--seeds", "2",
-                     "--epochs", "4", "--models", "mlp,gru", "--tracking-uri", store,
+                     "--epochs", "4", "--models", "mlp,rnn", "--tracking-uri", store,
                      "--results-dir", str(tmp_path / "out")])
     assert code == 0
     csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
