@@ -63,20 +63,21 @@ def grid_trials(config: ExperimentConfig) -> list[tuple[str, int | None]]:
 
 
 def pending(config: ExperimentConfig, tracker: Tracker, experiment_id: str) -> tuple[list[tuple[str, int | None]],
-                                                                                       int]:
-    """The trials still to run, and how many finished ones were skipped (resume)."""
+                                                                                       int, int]:
+    """The trials still to run, how many finished ones were skipped (resume), and how many another live invocation
+    is training (this one waits for them before it writes its leaderboard)."""
     trials = grid_trials(config)
     if config.force:
-        return trials, 0
+        return trials, 0, 0
     done = tracker.finished_keys(experiment_id, config.config_hash)
     elsewhere = tracker.running_elsewhere(experiment_id, config.config_hash)
     keys = {(m, s): (m, seed_text(s), trial_key(m, config)) for m, s in trials}
     busy = [t for t in trials if keys[t] in elsewhere]
     if busy:
         print(f"{len(busy)} trial(s) of config {config.config_hash} are being trained by another invocation: "
-              "skipped here (its leaderboard, or `report` afterwards, includes them)", file=sys.stderr)
+              "skipped here, and waited for before this leaderboard is written", file=sys.stderr)
     todo = [t for t in trials if keys[t] not in done and keys[t] not in elsewhere]
-    return todo, len(trials) - len(todo) - len(busy)
+    return todo, len(trials) - len(todo) - len(busy), len(busy)
 
 
 WORKER_MEMORY = 1.5 * 2**30  # bytes a worker may need: TensorFlow ~0.9 GB, a training process peaks near 1.1 GB
@@ -280,6 +281,7 @@ class Opened:
     specs: list[TrialSpec]
     skipped: int
     environment: dict
+    busy: int = 0  # trials another live invocation was training when this one started
 
 
 def open_config(config: ExperimentConfig, command: str, invocation: str | None) -> Opened:
@@ -291,7 +293,7 @@ def open_config(config: ExperimentConfig, command: str, invocation: str | None) 
                                        experiment_about())
     check_declaration(config, tracker, experiment_id)
     tracker.mark_stale(experiment_id, config.config_hash)
-    todo, skipped = pending(config, tracker, experiment_id)
+    todo, skipped, busy = pending(config, tracker, experiment_id)
     env = tracking.environment_tags(config.backend)  # one git call per invocation, shared by the parent and every trial
     env[tracking.INVOCATION] = invocation or uuid.uuid4().hex  # what `report` rebuilds together (a panel)
     parent = start_parent(config, tracker, experiment_id, command, env)
@@ -300,7 +302,7 @@ def open_config(config: ExperimentConfig, command: str, invocation: str | None) 
     if skipped:
         print(f"resume: {skipped} finished trial(s) of config {config.config_hash} skipped (--force retrains)",
               file=sys.stderr)
-    return Opened(config, tracker, experiment_id, parent, specs, skipped, env)
+    return Opened(config, tracker, experiment_id, parent, specs, skipped, env, busy)
 
 
 def trial_environment(env: dict, config: ExperimentConfig, model: str) -> dict:
@@ -369,8 +371,8 @@ def execute_opened(opened: list[Opened], specs: list[TrialSpec], progress: bool 
             for result in _with_progress(execute(specs, config), len(specs), progress):
                 for member in result.members or (result,):
                     results.get(member.parent_run_id, results[opened[0].parent]).append(member)
-            for o in opened:
-                if any(r.status == SKIPPED for r in results[o.parent]):  # still alive (heartbeat) while it waits
+            for o in opened:  # trials another invocation trains: wait (heartbeat on), so the board holds them
+                if o.busy or any(r.status == SKIPPED for r in results[o.parent]):
                     wait_for_others(o.tracker, o.experiment_id, o.config.config_hash)
     except BaseException as exc:
         if not tracker.answers():  # the store itself went away: say so once, never with a traceback

@@ -237,6 +237,29 @@ def test_two_identical_runs_at_once_never_train_a_trial_twice(tmp_path, tiny_csv
 
 
 @pytest.mark.slow
+def test_a_run_that_starts_while_another_trains_its_last_trial_waits_for_it(tmp_path, tiny_csv, store, capsys):
+    """The second invocation finds nothing left to train (the baselines finished, the MLP is being trained by the
+    first): it waits for that trial before it writes its leaderboard, which then holds it."""
+    from benchmark import cli
+    from tests.execution.test_robustness import trial_statuses
+
+    args = ["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--tracking-uri", store,
+            *TINY_ARGS, "--epochs", "100", "--no-early-stopping"]
+    first = subprocess.Popen(benchmark_command(*args, "--results-dir", str(tmp_path / "a")), cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (trial_statuses(store).query("model == 'mlp'")["status"] == "RUNNING").any():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.2)
+    assert cli.main([*args, "--results-dir", str(tmp_path / "b")]) == 0
+    assert "waiting for 1 trial(s) another invocation is training" in capsys.readouterr().err
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err[-3000:]
+    board = (tmp_path / "b" / "LEADERBOARD.md").read_text()
+    assert "still running" not in board and "| mlp " in board
+
+
+@pytest.mark.slow
 def test_the_verdict_declared_by_the_first_run_cannot_be_changed_later(tmp_path, tiny_csv, store):
     from benchmark import cli
 
