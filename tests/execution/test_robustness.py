@@ -82,8 +82,24 @@ def start_run(store: str, csv: Path, tmp_path: Path) -> tuple[subprocess.Popen, 
     args = ["run", "--data", str(csv), "--models", "first,rnn", "--seeds", "1", "--tracking-uri", store,
             "--results-dir", str(tmp_path / "results"), *SLOW_TRIAL]
     child = subprocess.Popen(benchmark_command(*args), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, preexec_fn=as_in_a_terminal)
     return child, args
+
+
+def as_in_a_terminal() -> None:
+    """In the child before it starts Python: Ctrl-C as a terminal's foreground job has it (default, unblocked),
+    whatever the test process's dispositions; Python then raises KeyboardInterrupt on SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def signal_state(pid: int) -> str:
+    """The process's ignored, blocked and caught signal masks (Linux), for a failure's message."""
+    try:
+        return " ".join(line.replace("\t", "=") for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith(("SigIgn", "SigBlk", "SigCgt")))
+    except OSError:
+        return "unknown"
 
 
 def wait_for_rnn(store: str, child: subprocess.Popen, timeout: float = 240) -> None:
@@ -106,10 +122,10 @@ def test_signal_marks_the_trial_killed_keeps_the_rest_and_rerun_resumes(signum, 
                                                                          store):
     child, args = start_run(store, tiny_csv, tmp_path)
     wait_for_rnn(store, child)
-    sent = time.monotonic()
+    sent, state = time.monotonic(), signal_state(child.pid)
     child.send_signal(signum)
     _, err = child.communicate(timeout=60)
-    assert child.returncode == 130, err
+    assert child.returncode == 130, f"signal {signum} not acted on; the child's masks: {state}\n{err}"
     assert time.monotonic() - sent < 30  # stops promptly, mid-fit
     assert "rerun the same command to resume" in err
     runs = trial_statuses(store)
