@@ -154,9 +154,10 @@ def panel_run(job: dict, started: float | None = None) -> dict:
     overrides = {k: job[k] for k in ("epochs", "test_size", "val_size") if job.get(k)}
     invocation, command = uuid.uuid4().hex, f"benchmark.perf panel {job['training']}"
     with tempfile.TemporaryDirectory(dir=job["folder"]) as folder:
+        uri = store_uri(folder)  # one store for the panel's series, as one command has
         configs = [runner.check_inputs(resolve(
             "default", dataset=name, models=registry.select(job["models"]), seeds=tuple(range(job["seeds"])),
-            jobs=job["jobs"], training=job["training"], tracking_uri=store_uri(folder),
+            jobs=job["jobs"], training=job["training"], tracking_uri=uri,
             results_dir=f"{folder}/results", **overrides)) for name in catalog.expand(job["datasets"].split(","))]
         if job["training"] == "global":
             outcomes = runner.run_global(configs, command=command, progress=False, invocation=invocation)

@@ -90,7 +90,7 @@ def test_dask_executor_gives_the_local_executors_trials_and_metrics(cluster, mlf
 def test_a_killed_worker_fails_its_trial_and_a_rerun_completes_it(cluster, mlflow_server, tiny_csv, tmp_path):
     local, client = cluster
     slow = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "40", "--no-early-stopping"]
-    args = dask_run(tiny_csv, mlflow_server, local.scheduler_address, tmp_path, "--models", "lstm", "--seeds", "3",
+    args = dask_run(tiny_csv, mlflow_server, local.scheduler_address, tmp_path, "--models", "rnn", "--seeds", "3",
                     *slow)
     child = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pids = client.run(os.getpid)  # worker address -> process id
@@ -98,26 +98,26 @@ def test_a_killed_worker_fails_its_trial_and_a_rerun_completes_it(cluster, mlflo
     deadline = time.monotonic() + 240
     while victim is None and time.monotonic() < deadline:
         assert child.poll() is None, child.communicate()
-        running = [r for r in search_trials(mlflow_server) if r["model"] == "lstm" and r["status"] == "RUNNING"]
-        # the worker that created a RUNNING LSTM run is training it (its owner tag is host:pid:start)
+        running = [r for r in search_trials(mlflow_server) if r["model"] == "rnn" and r["status"] == "RUNNING"]
+        # the worker that created a RUNNING RNN run is training it (its owner tag is host:pid:start)
         owners = {int(r["owner"].split(":")[1]) for r in running if r["owner"].count(":") >= 2}
         victim = next((pid for pid in pids.values() if pid in owners), None)
         time.sleep(0.5)
-    assert victim is not None, "no LSTM trial was seen training"
+    assert victim is not None, "no RNN trial was seen training"
     os.kill(victim, signal.SIGKILL)  # the worker process dies mid-trial
     _, err = child.communicate(timeout=600)
     assert child.returncode == 1, err[-3000:]
     assert "worker process died" in err
     trials = search_trials(mlflow_server)
-    lstm = [r for r in trials if r["model"] == "lstm"]
-    assert sum(r["status"] == "FAILED" for r in lstm) == 1
-    assert sum(r["status"] == "FINISHED" for r in lstm) == 2  # the others completed
+    rnn = [r for r in trials if r["model"] == "rnn"]
+    assert sum(r["status"] == "FAILED" for r in rnn) == 1
+    assert sum(r["status"] == "FINISHED" for r in rnn) == 2  # the others completed
     assert not any(r["status"] == "RUNNING" for r in trials)
 
     rerun = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"resume: {baseline_count() + 2} finished trial(s)" in rerun.stderr
-    finished = {r["seed"] for r in search_trials(mlflow_server) if r["model"] == "lstm" and r["status"] == "FINISHED"}
+    finished = {r["seed"] for r in search_trials(mlflow_server) if r["model"] == "rnn" and r["status"] == "FINISHED"}
     assert finished == {"0", "1", "2"}
 
 

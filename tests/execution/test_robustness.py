@@ -257,7 +257,7 @@ def test_unwritable_results_folder_is_a_clear_error_before_training(where, tiny_
 
 
 @pytest.mark.slow
-def test_a_200000_point_series_runs_in_bounded_memory(tmp_path):
+def test_a_200000_point_series_runs_in_bounded_memory(tmp_path, store):
     n, window = 200_000, 60
     values = 100 + np.cumsum(np.random.default_rng(0).normal(0, 1, n)) * 0.01
     dates = pd.date_range("1500-01-01", periods=n, freq="D", unit="s")
@@ -267,7 +267,7 @@ def test_a_200000_point_series_runs_in_bounded_memory(tmp_path):
         "import resource, sys\n"
         "from benchmark.cli import main\n"
         f"rc = main(['run', '--data', {str(path)!r}, '--models', 'mlp', '--seeds', '1', '--epochs', '1',"
-        f" '--window', '{window}', '--tracking-uri', 'sqlite:///{tmp_path}/m.db', '--results-dir', '{tmp_path}/r'])\n"
+        f" '--window', '{window}', '--tracking-uri', {store!r}, '--results-dir', '{tmp_path}/r'])\n"
         "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
