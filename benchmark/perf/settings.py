@@ -159,6 +159,12 @@ def parse_parts(text: str | None) -> tuple[str, ...]:
 def configure(quick: bool, repeats: int | None = None, epochs: int | None = None, seeds: int | None = None,
               grid_repeats: int | None = None, only: str | None = None) -> tuple[PerfConfig, str]:
     """The configuration `python -m benchmark perf` asks for, and that command line (for the report)."""
+    from benchmark.errors import BenchmarkError
+
+    template = os.environ.get(EMPTY_STORE_ENV)
+    if template and not os.path.isfile(template):
+        raise BenchmarkError(f"${EMPTY_STORE_ENV} names {template!r}, which is not a file (a migrated empty MLflow "
+                             "SQLite store); unset it to let each run create its store")
     config = dataclasses.replace(QUICK if quick else PerfConfig(), parts=parse_parts(only))
     short = {k: v for k, v in {"repeats": repeats, "epochs": epochs}.items() if v}
     if seeds:

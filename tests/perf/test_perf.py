@@ -254,6 +254,13 @@ def test_perf_rejects_bad_arguments(tmp_path):
     out = subprocess.run(benchmark_command("perf", "--grid-repeats", "-1"), cwd=tmp_path, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip() == "error: --grid-repeats must be at least 0, got -1"
+    missing = tmp_path / "no-such.db"
+    out = subprocess.run(benchmark_command("perf", "--quick", "--output", str(tmp_path / "PERFORMANCE.md")),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, **{EMPTY_STORE_ENV: str(missing)}))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert f"${EMPTY_STORE_ENV} names '{missing}', which is not a file" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing measured, nothing written
 
 
 def test_only_some_parts_are_measured_and_the_report_says_which(tmp_path):
