@@ -43,15 +43,27 @@ FIRST_MODEL = '''
 
 
 @pytest.fixture
-def first_model(tmp_path, monkeypatch):
-    """`first` in the registry of this process and of every child it starts."""
-    folder = tmp_path / "first_model"
-    folder.mkdir()
-    (folder / "first.py").write_text(textwrap.dedent(FIRST_MODEL))
-    monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(folder))
+def extra_models(tmp_path, monkeypatch):
+    """`extra_models({name: source})`: those model files in the registry of this process and of every child it
+    starts; the folder that holds them."""
+    folder = tmp_path / "extra_models"
+
+    def install(sources: dict[str, str]) -> Path:
+        folder.mkdir(exist_ok=True)
+        for name, source in sources.items():
+            (folder / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(folder))
+        registry.registry.cache_clear()
+        return folder
+
+    yield install
     registry.registry.cache_clear()
-    yield "first"
-    registry.registry.cache_clear()
+
+
+@pytest.fixture
+def first_model(extra_models) -> str:
+    extra_models({"first": FIRST_MODEL})
+    return "first"
 
 
 STATUS_SQL = """
@@ -195,15 +207,8 @@ BROKEN_MODELS = {
 
 
 @pytest.fixture
-def broken_models(tmp_path, monkeypatch):
-    folder = tmp_path / "extra_models"
-    folder.mkdir()
-    for name, source in BROKEN_MODELS.items():
-        (folder / f"{name}.py").write_text(textwrap.dedent(source))
-    monkeypatch.setenv(registry.EXTRA_MODELS_ENV, str(folder))
-    registry.registry.cache_clear()
-    yield folder
-    registry.registry.cache_clear()
+def broken_models(extra_models) -> Path:
+    return extra_models(BROKEN_MODELS)
 
 
 @pytest.mark.slow
