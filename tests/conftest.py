@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,29 @@ def new_store(empty_store) -> Callable[[Path], str]:
 def store(tmp_path, new_store) -> str:
     """A new, empty SQLite tracking store's URI in a temporary folder."""
     return new_store(tmp_path / "mlflow.db")
+
+
+STATUS_SQL = """
+SELECT model.value AS model, seed.value AS seed, runs.status AS status, COALESCE(reason.value, '') AS reason
+FROM runs
+JOIN tags AS kind ON kind.run_uuid = runs.run_uuid AND kind.key = 'run_type' AND kind.value = 'trial'
+LEFT JOIN params AS model ON model.run_uuid = runs.run_uuid AND model.key = 'model'
+LEFT JOIN params AS seed ON seed.run_uuid = runs.run_uuid AND seed.key = 'seed'
+LEFT JOIN tags AS reason ON reason.run_uuid = runs.run_uuid AND reason.key = 'failure_reason'
+"""
+
+
+def trial_statuses(store: str) -> pd.DataFrame:
+    """Trial runs read straight from the SQLite file, read-only: polling never races the child's writes."""
+    path = store.removeprefix("sqlite:///")
+    columns = ["model", "seed", "status", "reason"]
+    if not os.path.exists(path):
+        return pd.DataFrame(columns=columns)
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            return pd.DataFrame(db.execute(STATUS_SQL).fetchall(), columns=columns)
+    except sqlite3.OperationalError:  # tables not created yet
+        return pd.DataFrame(columns=columns)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ import pytest
 import benchmark
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
-from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
+from tests.conftest import TINY_ARGS, baseline_count, benchmark_command, trial_statuses
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -241,7 +241,6 @@ def test_a_run_that_starts_while_another_trains_its_last_trial_waits_for_it(tmp_
     """The second invocation finds nothing left to train (the baselines finished, the MLP is being trained by the
     first): it waits for that trial before it writes its leaderboard, which then holds it."""
     from benchmark import cli
-    from tests.execution.test_robustness import trial_statuses
 
     args = ["run", "--data", str(tiny_csv), "--models", "mlp", "--seeds", "1", "--tracking-uri", store,
             *TINY_ARGS, "--epochs", "100", "--no-early-stopping"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,7 +17,7 @@ import pytest
 from benchmark import cli
 from benchmark.files import atomic_write
 from benchmark.models import registry
-from tests.conftest import TINY_ARGS, baseline_count, benchmark_command
+from tests.conftest import TINY_ARGS, baseline_count, benchmark_command, trial_statuses
 
 # Long enough per trial (100 epochs, no early stop) that a signal lands mid-training, however loaded the machine.
 SLOW_TRIAL = ["--window", "20", "--val-size", "40", "--test-size", "40", "--epochs", "100", "--no-early-stopping",
@@ -64,29 +63,6 @@ def extra_models(tmp_path, monkeypatch):
 def first_model(extra_models) -> str:
     extra_models({"first": FIRST_MODEL})
     return "first"
-
-
-STATUS_SQL = """
-SELECT model.value AS model, seed.value AS seed, runs.status AS status, COALESCE(reason.value, '') AS reason
-FROM runs
-JOIN tags AS kind ON kind.run_uuid = runs.run_uuid AND kind.key = 'run_type' AND kind.value = 'trial'
-LEFT JOIN params AS model ON model.run_uuid = runs.run_uuid AND model.key = 'model'
-LEFT JOIN params AS seed ON seed.run_uuid = runs.run_uuid AND seed.key = 'seed'
-LEFT JOIN tags AS reason ON reason.run_uuid = runs.run_uuid AND reason.key = 'failure_reason'
-"""
-
-
-def trial_statuses(store: str) -> pd.DataFrame:
-    """Trial runs read straight from the SQLite file, read-only: polling never races the child's writes."""
-    path = store.removeprefix("sqlite:///")
-    columns = ["model", "seed", "status", "reason"]
-    if not os.path.exists(path):
-        return pd.DataFrame(columns=columns)
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-            return pd.DataFrame(db.execute(STATUS_SQL).fetchall(), columns=columns)
-    except sqlite3.OperationalError:  # tables not created yet
-        return pd.DataFrame(columns=columns)
 
 
 def start_run(store: str, csv: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[str]]:
